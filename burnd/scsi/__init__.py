@@ -1,0 +1,1 @@
+"""SCSI/MMC: one Transport interface, pure CDB builders and parsers, sense decoding."""
