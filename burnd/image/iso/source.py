@@ -1,0 +1,77 @@
+"""``IsoSource``: an ISO 9660 / UDF image file as a ``SectorSource``.
+
+A bare .iso is one data session with one data track whose 2048-byte user data is the whole
+file, so it is loop-attachable as it is (``plain_slice`` covers the file). The sector count is
+the file size rounded down to whole sectors: hybrid images may be longer than the PVD says,
+and burning or attaching must use the whole file (reference §3.7).
+"""
+
+from __future__ import annotations
+
+import os
+
+from burnd.errors import BadImage
+from burnd.image.iso.imagefile import ImageFile
+from burnd.image.iso.records import MAGIC, SECTOR, VD_START
+from burnd.image.iso.volumes import UDF_VRS_IDS
+from burnd.image.source import DataView, PlainSlice, SectorErrors, SectorSource, Session, Track, TrackMode, WritableBuffer
+
+
+def sniff(head: bytes) -> str | None:
+    """"iso" when sector 16 holds CD001, "udf" for a recognition sequence without it."""
+    sector = head[VD_START * SECTOR : (VD_START + 1) * SECTOR]
+    if sector[1:6] == MAGIC:
+        return "iso"
+    if sector[:1] == b"\x00" and sector[1:6] in UDF_VRS_IDS:
+        return "udf"
+    return None
+
+
+class FileView:
+    """Sectors of a plain 2048-byte image, read with pread."""
+
+    def __init__(self, image: ImageFile, sectors: int) -> None:
+        self.image = image
+        self.sectors = sectors
+        self.errors = SectorErrors()
+
+    def readinto(self, first: int, buffer: WritableBuffer) -> int:
+        count = len(buffer) // SECTOR
+        if len(buffer) % SECTOR or first < 0 or first + count > self.sectors:
+            raise BadImage(f"{self.image.path}: read of sectors {first}..{first + count - 1} is outside the image ({self.sectors} sectors)")
+        done = os.preadv(self.image.fd, [buffer], first * SECTOR)
+        if done != len(buffer):
+            raise BadImage(f"{self.image.path}: short read at sector {first}; the file shrank")
+        return done
+
+
+class IsoSource(SectorSource):
+    """An ISO 9660 (format "iso") or UDF-only (format "udf") image file."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.image = ImageFile(path)
+        head = os.pread(self.image.fd, (VD_START + 1) * SECTOR, 0)
+        kind = sniff(head)
+        if kind is None:
+            self.image.close()
+            raise BadImage(f"{path}: no CD001 or UDF descriptor at sector 16; not an ISO/UDF image")
+        self.format = kind
+        sectors = self.image.size // SECTOR
+        track = Track(number=1, session=1, mode=TrackMode.DATA, start_lba=0, sectors=sectors, sector_size=SECTOR)
+        self._sessions = (Session(1, (track,)),)
+
+    @property
+    def sessions(self) -> tuple[Session, ...]:
+        return self._sessions
+
+    def data_view(self, track: Track | None = None) -> DataView:
+        chosen = track or self.default_track()
+        return FileView(self.image, chosen.sectors)
+
+    def plain_slice(self, track: Track | None = None) -> PlainSlice | None:
+        chosen = track or self.default_track()
+        return PlainSlice(self.path, 0, chosen.sectors * SECTOR)
+
+    def close(self) -> None:
+        self.image.close()
