@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass, field
 
 from burnd.errors import BadImage
-from burnd.image.source import USER_DATA_SIZE, SectorErrors, WritableBuffer
+from burnd.image.source import USER_DATA_SIZE, SectorErrors, WritableBuffer, checked_span
 
 RAW_SECTOR_SIZE = 2352
 SYNC = b"\x00" + b"\xff" * 10 + b"\x00"
@@ -272,15 +272,7 @@ class RawView:
     form2: SectorErrors = field(default_factory=SectorErrors)
 
     def readinto(self, first: int, buffer: WritableBuffer) -> int:
-        out = memoryview(buffer).cast("B")
-        count, rest = divmod(len(out), USER_DATA_SIZE)
-        if rest:
-            raise ValueError("buffer must hold a whole number of 2048-byte sectors")
-        if first < 0 or first + count > self.sectors:
-            raise BadImage(
-                f"{self.name}: read of sectors {first}..{first + count - 1} is past the end of the "
-                f"track ({self.sectors} sectors)"
-            )
+        out, count = checked_span(buffer, first, self.sectors, self.name)
         stride = self.layout.stride
         if self.layout.is_plain:
             pread_exact(self.fd, out, self.offset + first * stride, self.name)

@@ -9,6 +9,7 @@ audio track or a second session is the classic way such tools lose data.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -19,13 +20,12 @@ from burnd.image import cdsector as cd
 from burnd.image.cdlayout import CdImage
 from burnd.image.formats.bincue import SESSION_GAPS, SESSION_PREGAP
 from burnd.image.open import open_image
-from burnd.image.source import USER_DATA_SIZE, SectorErrors, SectorSource, Track, TrackMode
+from burnd.image.source import USER_DATA_SIZE, DataView, PlainSlice, SectorErrors, SectorSource, Track, TrackMode
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
 #: sectors per read/write batch: 4 MiB of ISO output
 COPY_SECTORS = 2048
-STANDARD_PREGAP = 150
 
 
 @dataclass
@@ -104,33 +104,47 @@ def dropped_parts(source: SectorSource, chosen: Track) -> list[str]:
     return dropped
 
 
-def copy_view(source: SectorSource, track: Track, fd: int, progress: Progress | None):
-    """Stream the 2048-byte view of ``track`` to ``fd``; the plain case uses copy_file_range
-    (no data through Python at all)."""
-    total = track.sectors * USER_DATA_SIZE
-    plain = source.plain_slice(track)
-    view = source.data_view(track)
-    if plain is not None:
-        with open(plain.path, "rb") as src:
-            done = 0
-            while done < plain.size:
+def _copy_range(plain: PlainSlice, fd: int, progress: Progress | None) -> bool:
+    """Copy a plain slice with copy_file_range (the kernel moves the data, or shares extents on
+    reflink file systems). False when the kernel refuses before anything was copied (EXDEV
+    across some file systems, ENOSYS, EINVAL on special files): the caller then copies itself."""
+    with open(plain.path, "rb") as src:
+        done = 0
+        while done < plain.size:
+            try:
                 n = os.copy_file_range(src.fileno(), fd, min(plain.size - done, 1 << 30), plain.offset + done)
-                if n == 0:
-                    raise BadImage(f"{plain.path}: the file ends before the track does; the image is truncated")
-                done += n
-                if progress:
-                    progress(done, total)
-        return view
+            except OSError as exc:
+                if done == 0 and exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                    return False
+                raise
+            if n == 0:
+                raise BadImage(f"{plain.path}: the file ends before the track does; the image is truncated")
+            done += n
+            if progress:
+                progress(done, plain.size)
+    return True
+
+
+def _copy_batches(view: DataView, sectors: int, fd: int, progress: Progress | None) -> None:
     buffer = bytearray(COPY_SECTORS * USER_DATA_SIZE)
     first = 0
-    while first < track.sectors:
-        count = min(COPY_SECTORS, track.sectors - first)
+    while first < sectors:
+        count = min(COPY_SECTORS, sectors - first)
         chunk = memoryview(buffer)[: count * USER_DATA_SIZE]
         view.readinto(first, chunk)
         write_all(fd, chunk)
         first += count
         if progress:
-            progress(first * USER_DATA_SIZE, total)
+            progress(first * USER_DATA_SIZE, sectors * USER_DATA_SIZE)
+
+
+def copy_view(source: SectorSource, track: Track, fd: int, progress: Progress | None) -> DataView:
+    """Stream the 2048-byte view of ``track`` to ``fd`` and return the view (its error counts
+    are the conversion's). A plain slice goes through copy_file_range, no data through Python."""
+    view = source.data_view(track)
+    plain = source.plain_slice(track)
+    if plain is None or not _copy_range(plain, fd, progress):
+        _copy_batches(view, track.sectors, fd, progress)
     return view
 
 

@@ -89,6 +89,27 @@ class SectorErrors:
             self.first_lbas.append(lba)
 
 
+def checked_span(buffer: WritableBuffer, first: int, sectors: int, name: str,
+                 unit: str = "track") -> tuple[memoryview, int]:
+    """Validate a DataView.readinto request; return the byte view and the sector count.
+
+    Every view enforces the same contract (whole sectors, inside the track), so the check and
+    its message live here once.
+    """
+    out = memoryview(buffer).cast("B")
+    count, rest = divmod(len(out), USER_DATA_SIZE)
+    if rest:
+        raise ValueError("buffer must hold a whole number of 2048-byte sectors")
+    if first < 0 or first + count > sectors:
+        from burnd.errors import BadImage
+
+        raise BadImage(
+            f"{name}: read of sectors {first}..{first + count - 1} is past the end of the "
+            f"{unit} ({sectors} sectors)"
+        )
+    return out, count
+
+
 class DataView(Protocol):
     """Random-access 2048-byte user data of one data track.
 

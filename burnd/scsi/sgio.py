@@ -45,7 +45,7 @@ class DevicePermissionDenied(DeviceError):
 
 
 class TransferTooLarge(DeviceError):
-    """One command asked to move more bytes than the host adapter accepts (EIO on sr)."""
+    """One command asked to move more bytes than the kernel can map for the adapter."""
 
     dbus_name = "TransferTooLarge"
 
@@ -207,12 +207,14 @@ def _busy_message(path: str) -> str:
     try:
         st = os.stat(path)
     except OSError:
-        return f"{path} is busy (held exclusively by another program): close it and retry"
-    reasons = [f"in use by PID {pid} ({comm})" for pid, comm in holders(st)]
-    if stat.S_ISBLK(st.st_mode):
-        reasons += [f"mounted at {where}" for where in mount_points(st.st_rdev)]
-    why = "; ".join(reasons) or "held exclusively by a program this process cannot see"
-    return f"{path} is busy: {why}. Unmount it or stop that program, then retry"
+        return f"{path} is busy (held exclusively by another program): close it there and retry"
+    users = [f"in use by PID {pid} ({comm})" for pid, comm in holders(st)]
+    mounts = [f"mounted at {where}" for where in mount_points(st.st_rdev)] if stat.S_ISBLK(st.st_mode) else []
+    advice = [a for a, needed in (("unmount it", mounts), ("close it in that program", users)) if needed]
+    if not advice:
+        return (f"{path} is busy: held exclusively by a program this process cannot see; "
+                "close the other burning or mounting program and retry")
+    return f"{path} is busy: {'; '.join(mounts + users)}. {' and '.join(advice).capitalize()}, then retry"
 
 
 def _not_scsi_message(path: str) -> str:
@@ -285,14 +287,9 @@ class SgIoTransport:
             _ioctl(fd, SG_GET_VERSION_NUM, ctypes.addressof(version))
         except OSError as err:
             os.close(fd)
-            if err.errno == errno.EINVAL:  # loop and other block drivers answer unknown ioctls so
+            if err.errno == errno.EINVAL:  # the loop driver answers unknown ioctls with EINVAL
                 raise NotAnOpticalDrive(_not_scsi_message(path)) from err
             raise errno_error(path, err) from err
-        if version.value < 30000:
-            os.close(fd)
-            raise NotAnOpticalDrive(
-                f"{path} speaks SG version {version.value}, older than the v3 interface burnd needs"
-            )
         return cls(fd, path, read_only)
 
     @property
@@ -301,6 +298,7 @@ class SgIoTransport:
 
     @property
     def fd(self) -> int:
+        """The open file, for CDROM_* ioctls (tray and media-change status) on the same node."""
         return self._fd
 
     def execute(
@@ -384,20 +382,25 @@ class SgIoTransport:
                 f"the kernel refused {opcode} on {self._path}: only root (CAP_SYS_RAWIO) may "
                 "send it; run burnd as root"
             )
-        if err.errno == errno.EIO:
+        if err.errno in (errno.EIO, errno.EINVAL, errno.ENOMEM):
             limit = self.max_transfer_bytes()
             if limit is not None and length > limit:
                 return TransferTooLarge(
-                    f"{opcode} on {self._path} moves {length} bytes but the adapter takes at "
-                    f"most {limit} per command: send it in smaller chunks"
+                    f"{opcode} on {self._path} moves {length} bytes but only {limit} per command "
+                    f"are sure to pass ({err.strerror}): send it in smaller chunks"
                 )
+        if err.errno == errno.EIO:
             return DeviceError(f"I/O error sending {opcode} to {self._path}: check the drive and its cable")
         return errno_error(self._path, err, f"send {opcode} to")
 
     def max_transfer_bytes(self) -> int | None:
-        """The most bytes one command may move (queue/max_hw_sectors_kb), or None if unknown.
+        """The largest transfer one command is always allowed to move, or None if unknown.
 
-        For an sg node the limit is that of its sr sibling's queue, when there is one.
+        ``max_hw_sectors_kb`` alone (reference 1.8) overstates it: the kernel maps the
+        caller's buffer page by page, so at most ``max_segments`` pages fit, one of them
+        spent on a buffer that does not start on a page boundary. Measured on virtio-scsi
+        (max_hw_sectors_kb 32766, max_segments 254): sr refused ~15 MB with EINVAL, sg ~8 MB
+        with ENOMEM; 253 pages always pass. An sg node uses its sr sibling's queue.
         """
         try:
             st = os.fstat(self._fd)
@@ -405,16 +408,18 @@ class SgIoTransport:
             return None
         dev = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
         if stat.S_ISBLK(st.st_mode):
-            candidates = [Path("/sys/dev/block", dev, "queue/max_hw_sectors_kb")]
+            queues = [Path("/sys/dev/block", dev, "queue")]
         elif stat.S_ISCHR(st.st_mode):
-            candidates = sorted(Path("/sys/dev/char", dev, "device/block").glob("*/queue/max_hw_sectors_kb"))
+            queues = sorted(Path("/sys/dev/char", dev, "device/block").glob("*/queue"))
         else:
             return None
-        for candidate in candidates:
+        for queue in queues:
             try:
-                return int(candidate.read_text()) * 1024
+                hw_bytes = int((queue / "max_hw_sectors_kb").read_text()) * 1024
+                segments = int((queue / "max_segments").read_text())
             except (OSError, ValueError):
                 continue
+            return min(hw_bytes, (segments - 1) * os.sysconf("SC_PAGE_SIZE"))
         return None
 
     def close(self) -> None:

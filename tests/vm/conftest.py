@@ -7,10 +7,8 @@ A machine without QEMU, tgt or xorriso skips with the reason; `make test` instal
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,33 +16,12 @@ import pytest
 
 from tests.fixtures.small_iso import MasteringUnavailable, make_iso
 from tests.vm import guest
+from tests.vm.scenario import PRODUCT, REVISION, VENDOR, Scenario
 from tests.vm.tgt import TgtUnavailable, tgt_burner
 
-VENDOR, PRODUCT, REVISION = "BURNDTST", "VirtualBurner", "1.00"
 DISK_BYTES = 8 << 20
 
 _boots: dict[str, guest.GuestRun] = {}
-
-
-@dataclass(frozen=True)
-class Scenario:
-    results: dict[str, dict[str, Any]]
-    run: guest.GuestRun
-    files: dict[str, Path]
-
-    def ok(self, name: str) -> Any:
-        """The value of a check that must have succeeded (else show what went wrong)."""
-        outcome = self.results.get(name)
-        assert outcome is not None, f"guest recorded no check {name!r}; console:\n{self.run.console[-2000:]}"
-        assert outcome["ok"], f"{name} failed in the guest:\n{outcome['traceback']}"
-        return outcome["value"]
-
-    def failed(self, name: str) -> dict[str, Any]:
-        """The error record of a check that must have raised."""
-        outcome = self.results.get(name)
-        assert outcome is not None, f"guest recorded no check {name!r}"
-        assert not outcome["ok"], f"{name} should have failed but returned {outcome['value']!r}"
-        return outcome
 
 
 def _boot_scenario(name: str, image: guest.GuestImage, out: Path, module: str,
@@ -103,10 +80,6 @@ def tgt_scenario(guest_image: guest.GuestImage, tmp_path_factory: pytest.TempPat
                                   {"backing": backing, "log": work / "tgtd.log"})
     except TgtUnavailable as exc:
         pytest.skip(f"tgt cannot serve a burner here: {exc}")
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -26,6 +26,8 @@ READ_TRACK_INFO = bytes([0x52, 0x01, 0, 0, 0, 1, 0, 0, 48, 0])
 PREVENT = bytes([0x1E, 0, 0, 0, 1, 0])
 ALLOW = bytes([0x1E, 0, 0, 0, 0, 0])
 READ_CHUNK_BLOCKS = 32
+OVERSIZE_BLOCKS = 0xFFFF
+"""128 MiB in one READ(10): more than any sr/sg queue maps (max_hw_sectors_kb is < 32 MiB)."""
 
 
 def read10(lba: int, blocks: int) -> bytes:
@@ -76,14 +78,25 @@ def transport_checks(checks: Checks, sr: str, sg: str) -> None:
                 "untouched": buffer[:2048] == bytes(2048) and buffer[4096:] == bytes(2048)}
 
     checks.run("sgio.read_into_view", read_into_slice)
-
-    def oversize() -> None:
-        limit = transport.max_transfer_bytes()
-        blocks = limit // 2048 + 1
-        transport.execute(read10(0, blocks), Direction.FROM_DEVICE, blocks * 2048)
-
-    checks.run("sgio.oversize", oversize)
     transport.close()
+
+    def sg_open() -> dict:
+        with SgIoTransport.open(sg) as via_sg:
+            return {"max_transfer": via_sg.max_transfer_bytes()}
+
+    checks.run("sgio.sg_open", sg_open)
+    for label, node in (("sr", sr), ("sg", sg)):
+        def largest_safe_read(node: str = node) -> dict:
+            with SgIoTransport.open(node) as t:
+                blocks = t.max_transfer_bytes() // 2048
+                return {"blocks": blocks, "ok": t.execute(read10(0, blocks), Direction.FROM_DEVICE, blocks * 2048).ok}
+
+        def oversize(node: str = node) -> None:
+            with SgIoTransport.open(node) as t:
+                t.execute(read10(0, OVERSIZE_BLOCKS), Direction.FROM_DEVICE, OVERSIZE_BLOCKS * 2048)
+
+        checks.run(f"sgio.largest_safe_read:{label}", largest_safe_read)
+        checks.run(f"sgio.oversize:{label}", oversize)
 
     def sg_node() -> dict:
         with SgIoTransport.open(sg) as via_sg:

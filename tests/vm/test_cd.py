@@ -11,20 +11,14 @@ import re
 import pytest
 
 from burnd.scsi.profiles import profile_name
-from tests.vm.conftest import PRODUCT, REVISION, VENDOR, Scenario, sha256_of
+from tests.vm.scenario import PRODUCT, REVISION, VENDOR, Scenario, sha256_of
+from tests.vm.oracles import fixed_sense
 
 pytestmark = pytest.mark.vm
 
 MMC_PROFILE_CD_ROM = 0x0008
 MMC_PROFILE_DVD_ROM = 0x0010
 DRIVER_SENSE = 0x08
-
-
-def fixed_sense(hex_sense: str) -> tuple[int, int, int]:
-    """(key, ASC, ASCQ) of fixed-format sense, decoded here independently of burnd."""
-    raw = bytes.fromhex(hex_sense)
-    assert raw[0] & 0x7F in (0x70, 0x71), f"not fixed-format sense: {hex_sense}"
-    return raw[2] & 0x0F, raw[12], raw[13]
 
 
 def iso_blocks(scenario: Scenario) -> int:
@@ -71,12 +65,15 @@ class TestTransport:
         assert result["ok"] and result["len"] == 2048 and result["untouched"]
         assert bytes.fromhex(result["pvd_magic"]) == b"CD001"
 
-    def test_oversize_transfer_is_refused_with_the_limit(self, cd_scenario: Scenario) -> None:
-        limit = cd_scenario.ok("sgio.open")["max_transfer"]
-        assert limit and limit % 1024 == 0
-        error = cd_scenario.failed("sgio.oversize")
+    @pytest.mark.parametrize("node", ["sr", "sg"])
+    def test_the_advertised_limit_passes_and_oversize_is_refused(self, cd_scenario: Scenario, node: str) -> None:
+        limit = cd_scenario.ok("sgio.open" if node == "sr" else "sgio.sg_open")["max_transfer"]
+        assert limit >= 64 * 1024, "burnd's 32/64 KiB chunks must fit"
+        largest = cd_scenario.ok(f"sgio.largest_safe_read:{node}")
+        assert largest == {"blocks": limit // 2048, "ok": True}
+        error = cd_scenario.failed(f"sgio.oversize:{node}")
         assert error["error"] == "TransferTooLarge"
-        assert f"at most {limit} per command" in error["message"]
+        assert f"only {limit} per command" in error["message"]
 
     def test_open_is_read_write_for_root(self, cd_scenario: Scenario) -> None:
         assert cd_scenario.ok("sgio.open")["read_only"] is False

@@ -29,6 +29,7 @@ from burnd.image.source import (
     Session,
     Track,
     TrackMode,
+    checked_span,
     WritableBuffer,
 )
 
@@ -172,15 +173,7 @@ class ChunkedView:
         return data
 
     def readinto(self, first: int, buffer: WritableBuffer) -> int:
-        out = memoryview(buffer).cast("B")
-        count, rest = divmod(len(out), USER_DATA_SIZE)
-        if rest:
-            raise ValueError("buffer must hold a whole number of 2048-byte sectors")
-        if first < 0 or first + count > self.sectors:
-            raise BadImage(
-                f"{self._name}: read of sectors {first}..{first + count - 1} is past the end of the "
-                f"image ({self.sectors} sectors)"
-            )
+        out, count = checked_span(buffer, first, self.sectors, self._name, unit="image")
         pos = first * USER_DATA_SIZE
         end = pos + len(out)
         done = 0

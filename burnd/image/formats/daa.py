@@ -1,4 +1,4 @@
-"""DAA (PowerISO) and GBI (gBurner), format versions 1 and 2, single-file images.
+"""DAA (PowerISO) and GBI (gBurner), format versions 1 and 2, single or split into volumes.
 
 Layout (reference §11, checked against daa2iso 0.1.7e, whose reading we follow): a 76-byte LE
 header with a CRC32 over its first 72 bytes; descriptors (type, length including their own 8
@@ -14,7 +14,10 @@ back, each decoding to ``chunk_size`` bytes (the last to the rest of the ISO).
   the read values (0x20000).
 - GBI: the table bytes are additionally obfuscated with the low byte of the header CRC.
 
-Refused with UnsupportedImage: password-protected images, split volumes, a compressed
+Split images (a split descriptor in the main file) continue the chunk data in ``DAA VOL``
+volumes, each with a 40-byte header giving its own data offset; a chunk may straddle two.
+
+Refused with UnsupportedImage: password-protected images, a compressed
 version-2 chunk table (flag 0x4000; daa2iso's own support for it is untested) and the
 "bit swap" deflate variant (bits 23–24 of the chunk-size field, inverted for GBI).
 """
@@ -38,6 +41,7 @@ from burnd.image.formats.chunked import (
     check_limits,
     file_size,
     guarded_open,
+    open_fd,
     read_at,
 )
 from burnd.image.source import SectorSource
@@ -47,6 +51,8 @@ EXTENSIONS = (".daa", ".gbi")
 
 HEADER = struct.Struct("<16sIIIIIIQQ16sI")  # 76 bytes
 DESCRIPTOR = struct.Struct("<II")
+VOLUME_HEADER = struct.Struct("<16sI16sI")  # signature, data offset, v2 extra header, CRC32
+MAX_VOLUMES = 512
 VERSION1, VERSION2 = 0x100, 0x110
 DESCRIPTOR_SPLIT, DESCRIPTOR_ENCRYPTION = 2, 3
 SIGNATURES = {b"DAA": "DAA", b"GBI": "GBI", b"DAA VOL": "DAA volume", b"GBI VOL": "GBI volume"}
@@ -77,9 +83,11 @@ def open_image(path: str) -> SectorSource:
     return guarded_open(path, lambda fds: _build(path, fds))
 
 
-def _check_descriptors(fd: int, start: int, end: int, path: str) -> None:
-    """Walk the descriptors between header and chunk table; refuse split and encrypted images."""
-    position = start
+def _descriptors(fd: int, start: int, end: int, path: str) -> tuple[int, int]:
+    """Walk the descriptors between header and chunk table: (number of volumes, number of
+    5-byte size fields in the split descriptor, which says how volumes are named). Refuses
+    password-protected images."""
+    position, volumes, fields = start, 1, 0
     while position < end:
         kind, length = DESCRIPTOR.unpack(read_at(fd, position, DESCRIPTOR.size, f"{path}: descriptor"))
         if length < DESCRIPTOR.size:
@@ -87,8 +95,50 @@ def _check_descriptors(fd: int, start: int, end: int, path: str) -> None:
         if kind == DESCRIPTOR_ENCRYPTION:
             raise UnsupportedImage(f"{path}: the DAA image is password-protected; burnd does not decrypt DAA — {CONVERT_HINT} with the password")
         if kind == DESCRIPTOR_SPLIT:
-            raise UnsupportedImage(f"{path}: split DAA volumes (.part01.daa …) are not supported; {CONVERT_HINT}")
+            volumes = struct.unpack("<I", read_at(fd, position + DESCRIPTOR.size, 4, f"{path}: split descriptor"))[0]
+            fields = (length - DESCRIPTOR.size - 8) // 5
         position += length
+    return volumes, fields
+
+
+def volume_path(path: str, index: int, fields: int) -> str:
+    """The name of volume ``index`` (0 = the main file) of a split image: ``x.part01.daa`` →
+    ``x.part02.daa`` (99 size fields), ``x.part001.daa`` → ``x.part002.daa`` (512), ``x.daa``
+    → ``x.d00`` (101)."""
+    if index == 0:
+        return path
+    if fields in (99, 512):
+        digits = 2 if fields == 99 else 3
+        marker = "0" * (digits - 1) + "1."
+        cut = path.rfind(marker)
+        if cut < 0:
+            raise BadImage(f"{path}: a split DAA's first volume must be named *.part{marker}daa; rename it back")
+        return f"{path[:cut]}{index + 1:0{digits}d}.{path[cut + len(marker):]}"
+    if fields == 101:
+        return f"{path[:-2]}{index - 1:02d}"
+    raise BadImage(f"{path}: the split descriptor has {fields} size fields, which names no known volume scheme; the image is corrupt")
+
+
+def _volume_extents(path: str, fds: list[int], volumes: int, fields: int, data_offset: int) -> list[Extent]:
+    """The chunk data as one stream over the main file and its ``DAA VOL`` volumes."""
+    if not 1 <= volumes <= MAX_VOLUMES:
+        raise BadImage(f"{path}: the split descriptor claims {volumes} volumes; the image is corrupt")
+    extents, logical = [], 0
+    for index in range(volumes):
+        if index:
+            name = volume_path(path, index, fields)
+            fds.append(open_fd(name))
+            header = read_at(fds[-1], 0, VOLUME_HEADER.size, name)
+            signature, offset, _extra, crc = VOLUME_HEADER.unpack(header)
+            if _signature(signature) not in ("DAA volume", "GBI volume") or zlib.crc32(header[:-4]) != crc:
+                raise BadImage(f"{name}: not a valid volume of {path} (bad DAA VOL header); the set is mixed up or damaged")
+            offset &= 0xFFFFFF
+        else:
+            offset = data_offset
+        length = max(0, file_size(fds[-1]) - offset)
+        extents.append(Extent(fds[-1], offset, logical, length))
+        logical += length
+    return extents
 
 
 def unobfuscate_gbi(table: bytes, crc: int) -> bytes:
@@ -161,7 +211,7 @@ def _build(path: str, fds: list[int]) -> SectorSource:
     if kind is None:
         raise BadImage(f"{path}: not a DAA image (no DAA/GBI signature)")
     if kind.endswith("volume"):
-        raise UnsupportedImage(f"{path}: this is a later part of a split {kind[:3]} image; split images are not supported — {CONVERT_HINT}")
+        raise BadImage(f"{path}: this is a later volume of a split {kind[:3]} image; open the first volume (*.part01.daa, *.part001.daa or *.daa)")
     if zlib.crc32(raw[:72]) != crc:
         raise BadImage(f"{path}: the DAA header checksum does not match; the header is corrupt (re-create or re-download the image)")
     if version == VERSION1:
@@ -177,7 +227,7 @@ def _build(path: str, fds: list[int]) -> SectorSource:
         raise BadImage(f"{path}: unknown DAA format version {version:#x}; the header is corrupt")
     if not HEADER.size <= table_offset <= data_offset:
         raise BadImage(f"{path}: chunk table at {table_offset} and data at {data_offset} are out of order; the header is corrupt")
-    _check_descriptors(fd, HEADER.size, table_offset, path)
+    volumes, fields = _descriptors(fd, HEADER.size, table_offset, path)
     chunks = -(-iso_size // chunk_size) if chunk_size else 0
     check_limits(path, chunk_size, chunks)
     table = read_at(fd, table_offset, data_offset - table_offset, f"{path}: chunk table")
@@ -197,7 +247,7 @@ def _build(path: str, fds: list[int]) -> SectorSource:
     if len(parsed.lengths) < chunks:
         raise BadImage(f"{path}: the chunk table lists {len(parsed.lengths)} chunks, the image needs {chunks}; the header is corrupt")
     starts = list(accumulate(parsed.lengths[:chunks], initial=0))
-    stream = SpannedReader([Extent(fd, data_offset, 0, max(0, file_size(fd) - data_offset))], path)
+    stream = SpannedReader(_volume_extents(path, fds, volumes, fields, data_offset), path)
 
     def decode(i: int, length: int) -> bytes:
         what = f"{path}: chunk {i}"

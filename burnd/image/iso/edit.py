@@ -23,6 +23,7 @@ from burnd.image.iso.extract import unsafe_component
 from burnd.image.iso.nodes import HostFile, ImageData, Node
 from burnd.image.iso.reader import IsoImage
 from burnd.image.iso.writer import BootImage, CreateError, Options
+from burnd.image.iso.zisofs import zisofs_source
 
 
 class EditError(CreateError):
@@ -115,7 +116,7 @@ def edit(
                 publisher_id=primary.publisher_id if primary else "",
                 preparer_id=primary.preparer_id if primary else "",
                 volume_set_id=primary.volume_set_id if primary else "",
-                boot=[b for b in boot if _exists(root, b.path)],
+                boot=[b for b in boot if root.lookup(b.path) is not None],
             )
             report.size = write_image(root, options, destination, durable=in_place)
     return report
@@ -132,8 +133,10 @@ def _tree(image: IsoImage, entries: list[Entry], report: EditReport) -> Node:
             continue
         mode = entry.mode if entry.mode is not None else (0o40755 if entry.kind is Kind.DIR else 0o100644)
         node = Node(entry.name, entry.kind, mode, entry.mtime or 0.0, size=entry.size if entry.kind is not Kind.DIR else 0, target=entry.target)
+        if entry.kind is Kind.FILE and entry.zisofs == "other":
+            raise UnsupportedImage(f"{image.path}: {entry.path} uses a zisofs algorithm burnd cannot inflate; it cannot be carried into a new image")
         if entry.kind is Kind.FILE:
-            node.data = ImageData(image.image.fd, entry.runs, entry.size)
+            node.data = zisofs_source(image.image.fd, entry.runs, entry.size) if entry.zisofs else ImageData(image.image.fd, entry.runs, entry.size)
             node.link_key = entry.runs[0].offset if entry.runs else None
         parent.children.append(node)
         nodes[entry.parts] = node
@@ -161,19 +164,8 @@ def _boot_images(image: IsoImage, entries: list[Entry]) -> list[BootImage]:
     return result
 
 
-def _lookup(root: Node, parts: list[str]) -> Node | None:
-    node: Node | None = root
-    for part in parts:
-        node = node.child(part) if node is not None and node.kind is Kind.DIR else None
-    return node
-
-
-def _exists(root: Node, path: str) -> bool:
-    return _lookup(root, [p for p in path.split("/") if p]) is not None
-
-
 def _parent(root: Node, parts: list[str], path: str) -> Node:
-    parent = _lookup(root, parts[:-1])
+    parent = root.lookup(parts[:-1])
     if parent is None or parent.kind is not Kind.DIR:
         raise EditError(f"{path}: the parent directory does not exist in the image; add it first")
     return parent

@@ -43,7 +43,7 @@ class Entry:
     gid: int | None = None
     target: str | None = None
     runs: tuple[Run, ...] = ()
-    zisofs: bool = False
+    zisofs: str | None = None  # "pz": runs hold zisofs-compressed data of ``size`` bytes; "other": unreadable
 
     @property
     def path(self) -> str:

@@ -20,6 +20,7 @@ from burnd.image.iso.boundary import guard
 from burnd.image.iso.entry import Entry, Kind, Run
 from burnd.image.iso.nodes import copy_span
 from burnd.image.iso.reader import IsoImage
+from burnd.image.iso.zisofs import zisofs_source
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -199,14 +200,18 @@ class _Extractor:
             os.close(fd)
 
     def _file(self, parent: int, entry: Entry) -> None:
-        if entry.zisofs:
-            self.report.skip(entry, "zisofs-compressed (ZF) data is not decompressed by burnd; mount the image or use xorriso -osirrox")
+        if entry.zisofs == "other":
+            self.report.skip(entry, "compressed with a zisofs algorithm burnd does not read; mount the image or use xorriso -osirrox")
             return
         fd = self._create(parent, entry)
         if fd is None:
             return
         try:
-            written = self._copy(fd, entry.runs)
+            if entry.zisofs:
+                zisofs_source(self.image_fd, entry.runs, entry.size).copy_to(fd)
+                written = entry.size
+            else:
+                written = self._copy(fd, entry.runs)
             if written < entry.size:
                 os.ftruncate(fd, entry.size)
             _apply_metadata(fd, entry, default=0o644)

@@ -63,6 +63,7 @@ class IsoInfo:
     el_torito: list[BootEntry] = field(default_factory=list)
     el_torito_problem: str | None = None
     udf: str | None = None  # "bridge", "udf-only" or None
+    udf_volume_id: str | None = None  # logical volume label of a UDF-only image
     system_area: dict = field(default_factory=dict)
     sessions: list[dict] = field(default_factory=list)
     tree: TreeStats = field(default_factory=TreeStats)
@@ -101,6 +102,7 @@ def inspect(path: str) -> IsoInfo:
                 info.el_torito_problem = str(exc)
             else:
                 info.el_torito, info.el_torito_problem = parse_boot_catalog(catalog)
+        info.udf_volume_id = image.udf_volume_id
         info.tree = _stats(entries, walk.multi_extent_files if walk else 0, walk.relocated_dirs if walk else 0)
         return info
 

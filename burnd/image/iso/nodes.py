@@ -102,6 +102,14 @@ class Node:
                 return node
         return None
 
+    def lookup(self, path: str | list[str]) -> "Node | None":
+        """The node at ``path`` (a '/'-separated string or a list of names) below this one."""
+        parts = [p for p in path.split("/") if p] if isinstance(path, str) else path
+        node: Node | None = self
+        for part in parts:
+            node = node.child(part) if node is not None and node.kind is Kind.DIR else None
+        return node
+
     def walk(self):
         """Depth-first, children in name order: the order file data is laid out in."""
         yield self

@@ -31,6 +31,7 @@ class IsoImage:
             self.image.close()
             raise
         self.current = self.sessions[-1]
+        self.udf_volume_id: str | None = None
 
     @property
     def namespace(self) -> str:
@@ -60,7 +61,9 @@ class IsoImage:
                     return "iso9660:1999", result.entries, result
                 return "iso9660", primary.entries, primary
             if current.has_udf:
-                return "udf", UdfReader(self.image).entries(), None
+                udf = UdfReader(self.image)
+                self.udf_volume_id = udf.volume_id
+                return "udf", udf.entries(), None
             raise BadImage(f"{self.path}: no readable file system (no primary volume descriptor, no UDF)")
 
     def read_sector(self, lba: int, count: int = 1) -> bytes:

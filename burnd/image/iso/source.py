@@ -14,7 +14,7 @@ from burnd.errors import BadImage
 from burnd.image.iso.imagefile import ImageFile
 from burnd.image.iso.records import MAGIC, SECTOR, VD_START
 from burnd.image.iso.volumes import UDF_VRS_IDS
-from burnd.image.source import DataView, PlainSlice, SectorErrors, SectorSource, Session, Track, TrackMode, WritableBuffer
+from burnd.image.source import DataView, PlainSlice, SectorErrors, SectorSource, Session, Track, TrackMode, WritableBuffer, checked_span
 
 
 def sniff(head: bytes) -> str | None:
@@ -36,11 +36,9 @@ class FileView:
         self.errors = SectorErrors()
 
     def readinto(self, first: int, buffer: WritableBuffer) -> int:
-        count = len(buffer) // SECTOR
-        if len(buffer) % SECTOR or first < 0 or first + count > self.sectors:
-            raise BadImage(f"{self.image.path}: read of sectors {first}..{first + count - 1} is outside the image ({self.sectors} sectors)")
-        done = os.preadv(self.image.fd, [buffer], first * SECTOR)
-        if done != len(buffer):
+        view, _count = checked_span(buffer, first, self.sectors, self.image.path, "image")
+        done = os.preadv(self.image.fd, [view], first * SECTOR)
+        if done != len(view):
             raise BadImage(f"{self.image.path}: short read at sector {first}; the file shrank")
         return done
 

@@ -7,12 +7,12 @@ value per record; the tree walker decides what to do with it (names, relocation,
 
 from __future__ import annotations
 
-import stat
 from dataclasses import dataclass, field
 from typing import Callable
 
 from burnd.errors import BadImage
 from burnd.image.iso.records import record_date, u32le, volume_date
+from burnd.image.iso.zisofs import parse_zf
 
 #: read(block, offset_in_block, length) -> bytes
 AreaReader = Callable[[int, int, int], bytes]
@@ -29,23 +29,16 @@ class RockRidge:
 
     name: str | None = None
     mode: int | None = None
-    nlink: int | None = None
     uid: int | None = None
     gid: int | None = None
     mtime: float | None = None
     symlink: str | None = None
-    device: tuple[int, int] | None = None
     child_link: int | None = None  # CL: this file record stands for a relocated directory
-    parent_link: int | None = None  # PL: in a relocated directory's ".."
     relocated: bool = False  # RE: hide this entry, it is shown at its CL place
     sp_skip: int | None = None  # SP in the root "." record: bytes to skip in every area
     extensions: list[str] = field(default_factory=list)  # ER identifiers
-    zisofs: bool = False  # ZF: transparently compressed data
-    any_rrip: bool = False
-
-    @property
-    def is_symlink(self) -> bool:
-        return self.symlink is not None or (self.mode is not None and stat.S_ISLNK(self.mode))
+    zisofs_size: int | None = None  # ZF (algorithm 'pz'): the uncompressed size
+    zisofs_other: bool = False  # ZF with an algorithm burnd does not inflate
 
 
 def parse_system_use(area: bytes, read_area: AreaReader, skip: int = 0) -> RockRidge:
@@ -98,7 +91,6 @@ def _apply_entry(sig: bytes, body: bytes, rr: RockRidge, name_parts: list[str], 
         id_len = body[0]
         rr.extensions.append(body[4 : 4 + id_len].decode("latin-1"))
     elif sig == b"NM" and len(body) >= 1:
-        rr.any_rrip = True
         flags = body[0]
         if flags & NM_CURRENT:
             name_parts.append(".")
@@ -107,31 +99,20 @@ def _apply_entry(sig: bytes, body: bytes, rr: RockRidge, name_parts: list[str], 
         else:
             name_parts.append(body[1:].decode("utf-8", errors="surrogateescape"))
     elif sig == b"PX" and len(body) >= 32:
-        rr.any_rrip = True
         rr.mode = u32le(body, 0)
-        rr.nlink = u32le(body, 8)
         rr.uid = u32le(body, 16)
         rr.gid = u32le(body, 24)
     elif sig == b"TF" and len(body) >= 1:
-        rr.any_rrip = True
         rr.mtime = _tf_mtime(body)
     elif sig == b"SL" and len(body) >= 1:
-        rr.any_rrip = True
         _sl_components(body[1:], link_parts, link_state)
-    elif sig == b"PN" and len(body) >= 16:
-        rr.any_rrip = True
-        rr.device = (u32le(body, 0), u32le(body, 8))
     elif sig == b"CL" and len(body) >= 4:
-        rr.any_rrip = True
         rr.child_link = u32le(body, 0)
-    elif sig == b"PL" and len(body) >= 4:
-        rr.parent_link = u32le(body, 0)
     elif sig == b"RE":
         rr.relocated = True
     elif sig == b"ZF":
-        rr.zisofs = True
-    elif sig == b"RR":
-        rr.any_rrip = True
+        rr.zisofs_size = parse_zf(body)
+        rr.zisofs_other = rr.zisofs_size is None
 
 
 def _tf_mtime(body: bytes) -> float | None:

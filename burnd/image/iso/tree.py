@@ -28,6 +28,7 @@ from burnd.image.iso.susp import RockRidge, parse_system_use
 
 MAX_DEPTH = 256
 MAX_RUNS_PER_FILE = 1 << 20
+MAX_ENTRIES = 1 << 22  # far beyond any real disc; caps memory on hostile trees
 RELOCATION_DIRS = ("rr_moved", ".rr_moved")
 
 _MODE_KINDS = (
@@ -60,7 +61,7 @@ class _Pending:
 
 
 class TreeWalker:
-    """Reads one volume descriptor's tree. ``use_rock_ridge`` applies only to the primary tree."""
+    """Reads one volume descriptor's tree; Rock Ridge is looked for in non-Joliet trees only."""
 
     def __init__(self, image: ImageFile, vd: VolumeDescriptor, *, joliet: bool) -> None:
         self.image = image
@@ -73,6 +74,11 @@ class TreeWalker:
 
     def walk(self) -> WalkResult:
         root = parse_dir_record(self.vd.root, 0)
+        if (root.extent + 1) * self.block > self.image.size:
+            raise BadImage(
+                f"{self.image.path}: the root directory (block {root.extent}) lies beyond the end of the file; the image is "
+                "truncated, or it is a later session of a multi-session disc without the earlier ones — open the whole disc image"
+            )
         root_rr = self._root_rock_ridge(root)
         rock_ridge = root_rr is not None
         entries: list[Entry] = []
@@ -96,8 +102,9 @@ class TreeWalker:
                 entries.append(entry)
                 if sub is not None:
                     stack.append(_Pending(entry.parts, sub[0], sub[1], pending.depth + 1))
-            count = len(chosen)
-            child_counts[pending.parts] = count
+            if len(entries) > MAX_ENTRIES:
+                raise BadImage(f"{self.image.path}: the tree lists more than {MAX_ENTRIES} entries; refusing (corrupt or hostile image)")
+            child_counts[pending.parts] = len(chosen)
         if relocated:
             entries = [e for e in entries if not _is_empty_relocation_dir(e, child_counts)]
         entries.sort(key=lambda e: e.parts)
@@ -165,6 +172,9 @@ class TreeWalker:
             sub = (first.extent + first.xar_blocks, first.size)
         runs = tuple(self._runs(records)) if kind is Kind.FILE else ()
         size = sum(r.size for r in records) if kind is Kind.FILE else (len(rr.symlink or "") if kind is Kind.SYMLINK else 0)
+        zisofs = "other" if rr.zisofs_other else ("pz" if rr.zisofs_size is not None else None)
+        if zisofs == "pz" and kind is Kind.FILE:
+            size = rr.zisofs_size
         mode = rr.mode if rr.mode is not None else (0o40555 if kind is Kind.DIR else 0o100444)
         entry = Entry(
             parts=parts,
@@ -176,7 +186,7 @@ class TreeWalker:
             gid=rr.gid,
             target=rr.symlink if kind is Kind.SYMLINK else None,
             runs=runs,
-            zisofs=rr.zisofs,
+            zisofs=zisofs if kind is Kind.FILE else None,
         )
         return entry, sub, relocated
 

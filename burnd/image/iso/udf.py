@@ -85,6 +85,7 @@ class UdfReader:
 
     def __init__(self, image: ImageFile) -> None:
         self.image = image
+        self.volume_id = ""
         self.partitions: dict[int, int] = {}  # partition number -> start sector
         self.maps: list[tuple[str, int]] = []  # per map index: ("physical"|"metadata", partition number)
         self.metadata_runs: tuple[Run, ...] = ()
@@ -125,6 +126,7 @@ class UdfReader:
         if block_size != SECTOR:
             raise UnsupportedImage(f"{self.image.path}: UDF logical block size {block_size} is not 2048; burnd reads 2048-byte UDF only")
         self._fsd_ad = lvd[248:264]
+        self.volume_id = dstring(lvd[84 : 84 + min(lvd[84 + 127], 127)]) if lvd[84 + 127] else ""
         self._partition_maps(lvd)
 
     def _partition_maps(self, lvd: bytes) -> None:

@@ -42,7 +42,6 @@ class DescriptorSet:
     enhanced: VolumeDescriptor | None = None
     boot_catalog: int | None = None
     boot_system_id: str = ""
-    partition_descriptors: int = 0
     udf_vrs: list[str] = field(default_factory=list)
 
     @property
@@ -104,8 +103,6 @@ def _classify(sector: bytes, result: DescriptorSet) -> bool:
             result.enhanced = vd
         elif vd.is_joliet and result.joliet is None:
             result.joliet = vd
-    else:
-        result.partition_descriptors += 1
     return False
 
 

@@ -173,7 +173,7 @@ class ImageWriter:
     def _boot_entries(self) -> list[tuple[int, int, int, Node, BootImage]]:
         entries = []
         for boot in self.options.boot:
-            node = self._lookup(boot.path)
+            node = self.root.lookup(boot.path)
             if node is None or node.kind is not Kind.FILE or node.size == 0:
                 raise CreateError(f"boot image {boot.path!r} is not a non-empty file of the tree; add it to the source directory")
             if boot.platform not in PLATFORM_IDS:
@@ -182,12 +182,6 @@ class ImageWriter:
             count = min(boot.load_size if boot.load_size is not None else default, 0xFFFF)
             entries.append((PLATFORM_IDS[boot.platform], count, self.data_extent[id(node)], node, boot))
         return entries
-
-    def _lookup(self, path: str) -> Node | None:
-        node: Node | None = self.root
-        for part in [p for p in path.split("/") if p]:
-            node = node.child(part) if node is not None else None
-        return node
 
     # ---- records ---------------------------------------------------------------------------
 

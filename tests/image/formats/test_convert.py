@@ -128,3 +128,25 @@ def test_write_bin_cue_keeps_audio_form2_and_sessions(tmp_path):
 
 def _sectors(raw: bytes) -> list[bytes]:
     return [raw[i : i + cd.RAW_SECTOR_SIZE] for i in range(0, len(raw), cd.RAW_SECTOR_SIZE)]
+
+
+def test_plain_copy_falls_back_when_the_kernel_refuses(tmp_path, monkeypatch):
+    """copy_file_range fails with EXDEV between some file systems; the conversion must then
+    copy through the view instead of failing."""
+    import errno
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    cue = fx.single_bincue(tmp_path, "MODE1/2048")
+    convert_to_iso(str(cue), str(tmp_path / "out.iso"))
+    assert (tmp_path / "out.iso").read_bytes() == fx.base_iso()
+
+
+def test_iso_to_iso_is_an_identity_copy(tmp_path):
+    iso = tmp_path / "a.iso"
+    iso.write_bytes(fx.base_iso())
+    report = convert_to_iso(str(iso), str(tmp_path / "b.iso"))
+    assert report.source_format == "iso" and report.dropped == []
+    assert (tmp_path / "b.iso").read_bytes() == fx.base_iso()

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from burnd.image.iso import Kind, inspect, list_image
+from burnd.errors import BadImage
+from burnd.image.iso import Kind, extract, inspect, list_image
+from tests.fixtures.iso_tools import SEVEN_ZIP, seven_zip_paths
 from burnd.image.iso.reader import IsoImage
 from tests.fixtures.iso_trees import (
     LONG_NAME,
@@ -123,10 +125,20 @@ def test_udf_bridge_and_udf_only(tree, iso_dir):
     only = udf_only(bridge, iso_dir / "udfonly.iso")
     info = inspect(str(only))
     assert (info.file_system, info.udf, info.namespace, info.volume) == ("udf", "udf-only", "udf", None)
+    assert info.udf_volume_id == "CDROM"  # genisoimage's default label
     entries = {e.path: e for e in list_image(str(only))}
     assert entries["/random.bin"].size == 100_000
     assert entries["/" + LONG_NAME].kind is Kind.FILE
     assert entries["/one/two/three/leaf.txt"].mtime == MTIME
+    # genisoimage's UDF tree has no symlinks (they become empty files) and cuts long names to
+    # 64 characters: compare the non-empty regular files, the 200-character name by content.
+    extract(str(only), str(iso_dir / "udf-out"))
+    extracted = {p: v for p, v in tree_files(iso_dir / "udf-out").items() if v[0] == "file" and v[1]}
+    source = {p: v for p, v in tree_files(tree).items() if v[0] == "file" and v[1]}
+    assert extracted.pop("/" + NAME_200[:64]) == source.pop("/" + NAME_200)
+    assert extracted == source
+    if SEVEN_ZIP:
+        assert seven_zip_paths(only) == set(entries)
 
 
 @pytest.mark.skipif(not have("mkudffs"), reason="mkudffs is not installed (apt: udftools)")
@@ -154,6 +166,8 @@ def test_multi_session_file_reads_the_newest_session(tmp_path):
     from tests.fixtures.iso_trees import run
 
     run("genisoimage", "-quiet", "-R", "-C", f"0,{sectors}", "-M", s1, "-o", s2, second)
+    with pytest.raises(BadImage, match="multi-session"):
+        list_image(str(s2))  # the second session alone points into the first
     disc = tmp_path / "disc.iso"
     disc.write_bytes(s1.read_bytes() + s2.read_bytes())
     info = inspect(str(disc))
