@@ -21,7 +21,7 @@ from burnd.burn.progress import Phase, ProgressCallback, ProgressMeter
 from burnd.drive import OpticalDrive
 from burnd.errors import BadImage
 from burnd.scsi.mmc import BLOCK_SIZE
-from burnd.scsi.sense import MediumError
+from burnd.scsi.sense import IllegalRequest, MediumError
 
 READ_BLOCKS = 32
 
@@ -128,13 +128,16 @@ def verify_burn(drive: OpticalDrive, image: BinaryIO, start: int, size: int, sha
                          f"burn again, at a lower speed or on another disc")
 
 
-def iso_size(drive: OpticalDrive, start: int = 0) -> int | None:
-    """Bytes of the ISO 9660 volume whose descriptors are at ``start`` + 16, if there is one."""
+def iso_volume_blocks(drive: OpticalDrive, start: int = 0) -> int | None:
+    """The volume space size of the ISO 9660 descriptors at ``start`` + 16, if there are any.
+
+    mkisofs/xorriso record a multi-session image's own size there (not start + size), so it
+    is the length of what was written at ``start``.
+    """
     try:
-        blocks = volume_space_size(drive.read_blocks(start + 16, 1))
-    except MediumError:
+        return volume_space_size(drive.read_blocks(start + 16, 1))
+    except (MediumError, IllegalRequest):
         return None
-    return None if blocks is None else (blocks - start) * BLOCK_SIZE
 
 
 def verify(drive: OpticalDrive, against: str | os.PathLike[str] | BinaryIO | None = None, *, sha256: str | None = None,
@@ -148,7 +151,8 @@ def verify(drive: OpticalDrive, against: str | os.PathLike[str] | BinaryIO | Non
     drive.wait_ready()
     if sha256 is not None:
         if size is None:
-            size = iso_size(drive, start_lba)
+            blocks = iso_volume_blocks(drive, start_lba)
+            size = None if blocks is None else blocks * BLOCK_SIZE
         if size is None:
             raise BurnRefused("no size given and no ISO 9660 volume found on the disc; pass the image's size")
         found = read_hash(drive, start_lba, size, progress=progress, cancel=cancel)

@@ -92,9 +92,9 @@ def gather_facts(drive: OpticalDrive) -> p.MediumFacts:
 
 
 def image_size(image: BinaryIO) -> int:
-    """Size of a seekable image file (regular file or block device)."""
+    """Size of a seekable image (regular file, block device, in-memory buffer), from its start."""
     try:
-        return os.fstat(image.fileno()).st_size or image.seek(0, os.SEEK_END)
+        return image.seek(0, os.SEEK_END)
     finally:
         image.seek(0)
 
@@ -103,6 +103,17 @@ def prepare(drive: OpticalDrive, size: int, options: p.BurnOptions = p.BurnOptio
     """The plan :func:`burn` would follow (a dry run: nothing is sent that changes the disc)."""
     drive.identify()
     return p.plan_burn(gather_facts(drive), size, options)
+
+
+def multisession_info(drive: OpticalDrive) -> tuple[int, int]:
+    """mkisofs ``-C a,b`` numbers for the next session: (start of the last session, next start).
+
+    On a blank disc (0, 0); on overwritable media (16, growing start) as growisofs passes them.
+    Refuses (like :func:`burn` would) a disc that cannot take another session.
+    """
+    plan = prepare(drive, BLOCK_SIZE, p.BurnOptions(multisession=True))
+    previous = plan.previous_session if plan.previous_session is not None else 0
+    return previous, plan.start_lba
 
 
 def burn(drive: OpticalDrive, image: BinaryIO, options: p.BurnOptions = p.BurnOptions(), *,

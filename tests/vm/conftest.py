@@ -32,7 +32,6 @@ def _boot_scenario(name: str, image: guest.GuestImage, out: Path, module: str,
         [sys.executable, "-m", module, str(results_file), *args],
         out,
         devices,
-        env={"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(guest.PROJECT_ROOT)},
     )
     _boots[name] = run
     if not results_file.exists():

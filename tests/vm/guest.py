@@ -96,7 +96,7 @@ def kernel_package() -> str:
     return found.group(1)
 
 
-def _cpio_newc(entries: list[tuple[str, int, bytes]]) -> bytes:
+def cpio_newc(entries: list[tuple[str, int, bytes]]) -> bytes:
     """A newc cpio archive of (path, mode, data) entries — the initramfs format."""
     out = bytearray()
     for ino, (name, mode, data) in enumerate([*entries, ("TRAILER!!!", 0, b"")], start=1):
@@ -128,9 +128,12 @@ def _build(package: str, target: Path) -> None:
         entries.append(("modules/order", 0o100644, "\n".join(order).encode() + b"\n"))
         entries += [(f"modules/{m}.ko", 0o100644, moddeps.module_bytes(index[m])) for m in order]
         staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
-        shutil.copyfile(root / "boot" / f"vmlinuz-{version}", staging / "vmlinuz")
-        (staging / "initramfs.gz").write_bytes(gzip.compress(_cpio_newc(entries), compresslevel=1))
-        staging.rename(target)
+        try:
+            shutil.copyfile(root / "boot" / f"vmlinuz-{version}", staging / "vmlinuz")
+            (staging / "initramfs.gz").write_bytes(gzip.compress(cpio_newc(entries), compresslevel=1))
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def prepare_guest(cache: Path | None = None) -> GuestImage:
@@ -180,8 +183,10 @@ def scsi_passthrough(iscsi_url: str, scsi_id: int) -> list[str]:
 
 
 def guest_command(argv: list[str], env: dict[str, str]) -> str:
-    """The shell script the guest runs (chrooted into the host's /)."""
-    exports = {"PATH": GUEST_PATH, "TMPDIR": "/run", **env}
+    """The shell script the guest runs (chrooted into the host's /, which is read-only: hence
+    no bytecode files and a tmpfs TMPDIR; the project is importable as in the host)."""
+    exports = {"PATH": GUEST_PATH, "TMPDIR": "/run", "PYTHONDONTWRITEBYTECODE": "1",
+               "PYTHONPATH": str(PROJECT_ROOT), **env}
     lines = [f"export {k}={shlex.quote(v)}" for k, v in exports.items()]
     return "\n".join([*lines, shlex.join(argv)]) + "\n"
 
@@ -229,7 +234,7 @@ def main() -> int:
     parser.add_argument("--iso", type=Path, help="load this image into a QEMU scsi-cd")
     parser.add_argument("--iscsi", help="pass this iscsi:// LUN through (e.g. a tgt burner)")
     parser.add_argument("--disk", type=Path, help="also attach this raw file as a SCSI disk")
-    parser.add_argument("--out", type=Path, default=Path(tempfile.mkdtemp(prefix="burnd-vm-out-")))
+    parser.add_argument("--out", type=Path, help="writable results folder (default: a new temp dir)")
     parser.add_argument("command", nargs="+")
     args = parser.parse_args()
     devices = scsi_controller()
@@ -239,9 +244,10 @@ def main() -> int:
         devices += scsi_passthrough(args.iscsi, 1)
     if args.disk:
         devices += scsi_disk(args.disk.resolve(), 2)
-    run = boot(prepare_guest(), args.command, args.out, devices, {"PYTHONDONTWRITEBYTECODE": "1"})
+    out = args.out or Path(tempfile.mkdtemp(prefix="burnd-vm-out-"))
+    run = boot(prepare_guest(), args.command, out, devices)
     print(run.console)
-    print(f"[wall {run.wall_seconds:.1f} s, guest uptime {run.start_uptime}..{run.end_uptime} s, out {args.out}]")
+    print(f"[wall {run.wall_seconds:.1f} s, guest uptime {run.start_uptime}..{run.end_uptime} s, out {out}]")
     return run.returncode
 
 

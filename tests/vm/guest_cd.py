@@ -125,6 +125,7 @@ def drive_checks(checks: Checks, sr: str, iso: Path) -> None:
         return {"blocks": blocks, "sha256": digest.hexdigest()}
 
     checks.run("drive.read_whole_disc", read_whole_disc)
+    checks.run("drive.read_past_end", lambda: drive.read_blocks(iso.stat().st_size // 2048, 1))
     checks.run("drive.lock", drive.lock)
     checks.run("drive.eject_while_locked", drive.eject)
     checks.run("drive.unlock", drive.unlock)

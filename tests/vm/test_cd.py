@@ -116,6 +116,11 @@ class TestDrive:
         assert read["blocks"] == iso_blocks(cd_scenario)
         assert read["sha256"] == sha256_of(cd_scenario.files["iso"])
 
+    def test_reading_past_the_end_is_an_illegal_request(self, cd_scenario: Scenario) -> None:
+        error = cd_scenario.failed("drive.read_past_end")
+        assert "IllegalRequest" in error["classes"]
+        assert "5/21/00" in error["message"]
+
     def test_locked_tray_refuses_eject(self, cd_scenario: Scenario) -> None:
         cd_scenario.ok("drive.lock")
         error = cd_scenario.failed("drive.eject_while_locked")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.vm import moddeps
-from tests.vm.guest import _cpio_newc, guest_command
+from tests.vm.guest import cpio_newc, guest_command
 
 
 def fake_module(root: Path, filename: str, depends: str, compress: bool = False) -> None:
@@ -51,7 +51,7 @@ def test_initramfs_archive_reads_back_with_libarchive(tmp_path: Path) -> None:
         pytest.skip("bsdtar (libarchive-tools) is not installed")
     entries = [("bin", 0o40755, b""), ("init", 0o100755, b"#!/bin/sh\n"), ("bin/odd", 0o100644, b"12345")]
     archive = tmp_path / "initramfs.cpio"
-    archive.write_bytes(_cpio_newc(entries))
+    archive.write_bytes(cpio_newc(entries))
     listing = subprocess.run(["bsdtar", "-tvf", str(archive)], check=True, capture_output=True, text=True).stdout
     assert [line.split()[0] for line in listing.splitlines()] == ["drwxr-xr-x", "-rwxr-xr-x", "-rw-r--r--"]
     assert [line.split()[-1] for line in listing.splitlines()] == ["bin", "init", "bin/odd"]

@@ -10,7 +10,7 @@ from burnd.image.iso.entry import Entry, Kind, Run
 from burnd.image.iso.extract import ExtractError, ExtractReport, Skipped, extract
 from burnd.image.iso.inspect import IsoInfo, inspect
 from burnd.image.iso.reader import IsoImage, list_image
-from burnd.image.iso.source import IsoSource, sniff
+from burnd.image.iso.source import IsoSource
 
 __all__ = [
     "Add",
@@ -36,5 +36,4 @@ __all__ = [
     "extract",
     "inspect",
     "list_image",
-    "sniff",
 ]

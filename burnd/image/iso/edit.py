@@ -11,6 +11,7 @@ carried over, and the edit is refused rather than silently producing an unbootab
 from __future__ import annotations
 
 import os
+import struct
 import time
 from dataclasses import dataclass, field
 
@@ -123,7 +124,8 @@ def edit(
 
 
 def _tree(image: IsoImage, entries: list[Entry], report: EditReport) -> Node:
-    root = Node("", Kind.DIR, 0o40755, 0.0)
+    primary = image.current.primary
+    root = Node("", Kind.DIR, 0o40755, (primary.modified or primary.created or 0.0) if primary else 0.0)
     nodes: dict[tuple[str, ...], Node] = {(): root}
     for entry in entries:
         problem = next((p for p in map(unsafe_component, entry.parts) if p), None)
@@ -160,8 +162,18 @@ def _boot_images(image: IsoImage, entries: list[Entry]) -> list[BootImage]:
                 f"{image.path}: El Torito image at block {boot.lba} is not a file of the tree (hidden); "
                 "editing would make the disc unbootable — rebuild it from its source tree with create()"
             )
-        result.append(BootImage(entry.path, "efi" if boot.platform == "efi" else "bios", boot.sector_count))
+        platform = "efi" if boot.platform == "efi" else "bios"
+        result.append(BootImage(entry.path, platform, boot.sector_count, info_table=_has_info_table(image, entry, boot.lba)))
     return result
+
+
+def _has_info_table(image: IsoImage, entry: Entry, lba: int) -> bool:
+    """Whether the boot file carries a boot info table (isolinux): it names the file's own
+    location, so the writer must patch it again wherever the file lands in the new image."""
+    if entry.size < 64:
+        return False
+    pvd, file_lba, length = struct.unpack("<III", image.image.read_at(lba * 2048 + 8, 12, "boot file"))
+    return pvd == 16 and file_lba == lba and length == entry.size
 
 
 def _parent(root: Node, parts: list[str], path: str) -> Node:

@@ -12,19 +12,19 @@ import os
 
 from burnd.errors import BadImage
 from burnd.image.iso.imagefile import ImageFile
-from burnd.image.iso.records import MAGIC, SECTOR, VD_START
-from burnd.image.iso.volumes import UDF_VRS_IDS
+from burnd.image.iso.records import SECTOR
+from burnd.image.iso.volumes import read_descriptor_set
 from burnd.image.source import DataView, PlainSlice, SectorErrors, SectorSource, Session, Track, TrackMode, WritableBuffer, checked_span
 
 
-def sniff(head: bytes) -> str | None:
-    """"iso" when sector 16 holds CD001, "udf" for a recognition sequence without it."""
-    sector = head[VD_START * SECTOR : (VD_START + 1) * SECTOR]
-    if sector[1:6] == MAGIC:
-        return "iso"
-    if sector[:1] == b"\x00" and sector[1:6] in UDF_VRS_IDS:
-        return "udf"
-    return None
+def sniff(image: ImageFile) -> str | None:
+    """"iso" when sector 16 holds CD001, "udf" for a UDF volume without it (recognition
+    sequence or anchor, as ``read_descriptor_set`` finds them), else None."""
+    try:
+        found = read_descriptor_set(image, 0)
+    except BadImage:
+        return None
+    return "iso" if found.primary is not None else "udf"
 
 
 class FileView:
@@ -49,8 +49,7 @@ class IsoSource(SectorSource):
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self.image = ImageFile(path)
-        head = os.pread(self.image.fd, (VD_START + 1) * SECTOR, 0)
-        kind = sniff(head)
+        kind = sniff(self.image)
         if kind is None:
             self.image.close()
             raise BadImage(f"{path}: no CD001 or UDF descriptor at sector 16; not an ISO/UDF image")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from burnd.errors import BadImage
 from burnd.image.iso.imagefile import ImageFile
+from burnd.image.iso.udf import tag_ok
 from burnd.image.iso.records import (
     MAGIC,
     SECTOR,
@@ -30,6 +31,7 @@ UDF_VRS_IDS = (b"BEA01", b"NSR02", b"NSR03", b"TEA01", b"BOOT2", b"CDW02")
 #: Gaps (in sectors) seen between the end of one CD session and the next one's start.
 SESSION_GAPS = (0, 150, 6900, 11400)
 MAX_SESSIONS = 99
+UDF_ANCHOR = 256
 
 
 @dataclass(slots=True)
@@ -43,10 +45,11 @@ class DescriptorSet:
     boot_catalog: int | None = None
     boot_system_id: str = ""
     udf_vrs: list[str] = field(default_factory=list)
+    udf_anchor: bool = False  # a valid AVDP at sector 256 (found when no recognition sequence is)
 
     @property
     def has_udf(self) -> bool:
-        return any(ident.startswith("NSR") for ident in self.udf_vrs)
+        return self.udf_anchor or any(ident.startswith("NSR") for ident in self.udf_vrs)
 
     def to_dict(self) -> dict:
         return {
@@ -57,6 +60,7 @@ class DescriptorSet:
             "iso9660_1999": self.enhanced is not None,
             "boot_record": self.boot_catalog is not None,
             "udf_recognition": list(self.udf_vrs),
+            "udf_anchor": self.udf_anchor,
         }
 
 
@@ -75,6 +79,8 @@ def read_descriptor_set(image: ImageFile, start: int) -> DescriptorSet:
             break
     _read_vrs(image, lba, result)
     if result.primary is None and not result.udf_vrs:
+        _find_udf(image, start, result)
+    if result.primary is None and not result.has_udf:
         raise BadImage(f"{image.path}: no ISO 9660 (CD001) or UDF volume descriptors at sector {start + VD_START}; not an ISO image")
     return result
 
@@ -115,6 +121,18 @@ def _read_vrs(image: ImageFile, lba: int, result: DescriptorSet) -> None:
         if sector[1:6] == b"TEA01":
             return
         lba += 1
+
+
+def _find_udf(image: ImageFile, start: int, result: DescriptorSet) -> None:
+    """UDF-only images may start their recognition sequence after sector 16, or carry only
+    the anchor at 256; look for either (a file system on its own, no ISO 9660)."""
+    for lba in range(start + VD_START + 1, start + 32):
+        sector = _sector(image, lba)
+        if sector is not None and sector[0] == 0 and sector[1:6] == b"BEA01":
+            _read_vrs(image, lba, result)
+            return
+    anchor = _sector(image, start + UDF_ANCHOR)
+    result.udf_anchor = anchor is not None and tag_ok(anchor, 2, start + UDF_ANCHOR)
 
 
 def find_sessions(image: ImageFile) -> list[DescriptorSet]:

@@ -78,13 +78,18 @@ def test_boot_entries_survive_an_edit(tmp_path):
     (source / "loader.bin").write_bytes(os.urandom(2048))
     (source / "efi.img").write_bytes(os.urandom(8192))
     image = tmp_path / "boot.iso"
-    create(str(source), str(image), epoch=MTIME, boot=[BootImage("/loader.bin"), BootImage("/efi.img", "efi")])
-    (tmp_path / "extra").write_bytes(b"e")
+    create(str(source), str(image), epoch=MTIME, boot=[BootImage("/loader.bin", info_table=True), BootImage("/efi.img", "efi")])
+    (tmp_path / "aaa-first").write_bytes(b"e" * 5000)  # sorts first: the boot files move
     out = tmp_path / "out.iso"
-    edit(str(image), str(out), [Add("/extra", str(tmp_path / "extra"))], epoch=MTIME)
+    edit(str(image), str(out), [Add("/aaa-first", str(tmp_path / "aaa-first"))], epoch=MTIME)
     info = inspect(str(out))
     entries = {e.path: e for e in list_image(str(out))}
-    assert [(b.platform, b.lba * 2048) for b in info.el_torito] == [("bios", entries["/loader.bin"].runs[0].offset), ("efi", entries["/efi.img"].runs[0].offset)]
+    loader = entries["/loader.bin"].runs[0].offset
+    assert [(b.platform, b.lba * 2048) for b in info.el_torito] == [("bios", loader), ("efi", entries["/efi.img"].runs[0].offset)]
+    assert loader != {e.path: e for e in list_image(str(image))}["/loader.bin"].runs[0].offset
+    with open(out, "rb") as handle:  # the boot info table was patched for the new location
+        handle.seek(loader + 12)
+        assert int.from_bytes(handle.read(4), "little") * 2048 == loader
 
 
 @pytest.mark.skipif(not have("xorriso"), reason="xorriso is not installed")

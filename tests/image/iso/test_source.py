@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from burnd.errors import BadImage
-from burnd.image.iso import IsoSource
+from burnd.image.iso import IsoSource, list_image
 from burnd.image.source import TrackMode
 from tests.fixtures.iso_trees import have, udf_only
 
@@ -33,6 +33,14 @@ def test_udf_only_source(tree, iso_dir):
     only = udf_only(bridge, iso_dir / "udf-src.iso")
     with IsoSource(str(only)) as source:
         assert source.format == "udf"
+    # Without the recognition sequence the anchor at sector 256 still identifies UDF.
+    anchor_only = iso_dir / "udf-anchor-only.iso"
+    data = bytearray(only.read_bytes())
+    data[16 * 2048 : 19 * 2048] = bytes(3 * 2048)
+    anchor_only.write_bytes(bytes(data))
+    with IsoSource(str(anchor_only)) as source:
+        assert source.format == "udf"
+    assert {e.path for e in list_image(str(anchor_only))} == {e.path for e in list_image(str(only))}
 
 
 def test_not_an_iso(tmp_path):

@@ -1,0 +1,1 @@
+"""Drives burnd manages: optical drives found through udev/sysfs and virtual burners."""
