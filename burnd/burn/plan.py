@@ -237,7 +237,9 @@ def _mb(blocks: int) -> str:
     return f"{blocks} blocks ({blocks * BLOCK_SIZE / 1e6:.1f} MB)"
 
 
-def _check_fits(name: str, need: int, free: int, code: int, extra: str = "") -> None:
+def _check_fits(name: str, data: int, need: int, free: int, code: int) -> None:
+    """Refuse an image the medium class or the free space cannot hold; ``need`` = data + padding."""
+    extra = f" ({_mb(data)} of image + {need - data} padding blocks)" if need > data else ""
     if code in (PROFILE_CD_R, PROFILE_CD_RW) and need > CD_MAX_BLOCKS:
         raise WrongMedium(f"the image needs {_mb(need)}, more than any CD holds ({_mb(CD_MAX_BLOCKS)}); "
                           f"this {name} cannot take it — insert a DVD or BD")
@@ -245,7 +247,7 @@ def _check_fits(name: str, need: int, free: int, code: int, extra: str = "") -> 
         raise WrongMedium(f"the image needs {_mb(need)}, more than any DVD holds ({_mb(DVD_MAX_BLOCKS)}); "
                           f"this {name} cannot take it — insert a BD")
     if need > free:
-        raise MediumTooSmall(f"the image needs {_mb(need)}{extra} but the {name} has only {_mb(free)} free — "
+        raise MediumTooSmall(f"the image needs {_mb(need)}{extra}, but the {name} has only {_mb(free)} free — "
                              f"use a larger or blank disc, or make the image smaller")
 
 
@@ -353,8 +355,7 @@ def _plan_cd(facts: MediumFacts, size: int, options: BurnOptions, name: str) -> 
     if strategy is Strategy.SAO and not fresh:
         raise OptionNotSupported(f"SAO writes only blank CDs; this {name} is appendable — use TAO")
     start, free = (0, report.capacity_blocks) if state == "erase" else _next_writable(report)
-    _check_fits(name, total, free, report.profile.code if report.profile else 0,
-                f" (with {total - data} padding blocks)" if total > data else "")
+    _check_fits(name, data, total, free, report.profile.code if report.profile else 0)
     prep: tuple[Step, ...] = (Blank(full=not options.blank_fast),) if state == "erase" else ()
     ms = MultiSession.FINAL if options.closes_disc else MultiSession.OPEN
     params = WriteParameters(WriteType.SAO if strategy is Strategy.SAO else WriteType.TAO, ms,
@@ -400,7 +401,7 @@ def _plan_dvd_minus(facts: MediumFacts, size: int, options: BurnOptions, name: s
     data = blocks_for(size)
     total = _align(data, 16)
     start, free = (0, report.capacity_blocks) if blank_needed else _next_writable(report)
-    _check_fits(name, total, free, code)
+    _check_fits(name, data, total, free, code)
     prep: tuple[Step, ...] = (Blank(full=erase_full),) if blank_needed else ()
     ms = MultiSession.FINAL if options.closes_disc else MultiSession.OPEN
     write = WriteData(start, data, total, 16)
@@ -441,7 +442,7 @@ def _plan_write_once(facts: MediumFacts, size: int, options: BurnOptions, name: 
                                      f"without spare areas")
         prep = (Format(FORMAT_FULL, offer.blocks, subtype=BD_R_SRM_NO_POW),)
         free = min(free, offer.blocks)
-    _check_fits(name, total, free, code)
+    _check_fits(name, data, total, free, code)
     if options.closes_disc:
         finish = CloseFunction.FINALIZE_MINIMAL_RADIUS if code == PROFILE_DVD_PLUS_R_DL else CloseFunction.FINALIZE
     else:
@@ -489,7 +490,7 @@ def _plan_overwrite(facts: MediumFacts, size: int, options: BurnOptions, name: s
                              + (" (an ISO 9660 filesystem)" if facts.volume_blocks is not None else "")
                              + "; pass multisession to add to it (ISO growing) or allow overwriting")
     free = capacity - start
-    _check_fits(name, total, free, code)
+    _check_fits(name, data, total, free, code)
     steps: tuple[Step, ...] = ((fmt,) if fmt else ()) + _speed(options) + (WriteData(start, data, total, chunk), Sync())
     if grow:
         steps += (GrowVolume(start, data),)

@@ -190,9 +190,9 @@ class TestPermissions:
         assert "needs the device opened for writing" in outcome["prevent"]
 
     def test_permission_error_names_the_group(self, cd_scenario: Scenario) -> None:
-        outcome = cd_scenario.ok("perm.group_owned_node")
-        assert outcome["error"] == "DevicePermissionDenied"
-        assert "add the user to group 'cdrom'" in outcome["message"]
+        error = cd_scenario.failed("perm.group_owned_node")
+        assert error["error"] == "DevicePermissionDenied"
+        assert "add the user to group 'cdrom'" in error["message"]
 
     def test_writable_node_lets_a_user_lock_the_tray(self, cd_scenario: Scenario) -> None:
         assert cd_scenario.ok("perm.writable_user_may_lock") is True

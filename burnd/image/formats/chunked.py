@@ -11,7 +11,6 @@ its own header and index and says how to decode chunk *i*.
 from __future__ import annotations
 
 import os
-import struct
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
@@ -19,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from burnd.errors import BadImage
+from burnd.image.boundary import guard
 from burnd.image.cdsector import pread_exact
 from burnd.image.source import (
     USER_DATA_SIZE,
@@ -249,12 +249,9 @@ def guarded_open(path: str, build: Callable[[list[int]], SectorSource]) -> Secto
     """
     fds = [open_fd(path)]
     try:
-        return build(fds)
-    except BaseException as err:
+        with guard(path, "read the image header"):
+            return build(fds)
+    except BaseException:
         for fd in fds:
             os.close(fd)
-        if isinstance(err, BadImage):
-            raise
-        if isinstance(err, (ValueError, IndexError, KeyError, TypeError, OverflowError, MemoryError, OSError, struct.error)):
-            raise BadImage(f"{path}: malformed image header ({type(err).__name__}: {err}); the image is corrupt") from None
         raise

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from burnd.errors import UnsupportedImage
 from burnd.image.iso.boot import parse_boot_catalog
-from burnd.image.iso.boundary import guard
+from burnd.image.boundary import guard
 from burnd.image.iso.create import CreateReport, scan_tree, source_date_epoch, write_image
 from burnd.image.iso.entry import Entry, Kind
 from burnd.image.iso.extract import unsafe_component

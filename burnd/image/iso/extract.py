@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from burnd.errors import BurndError
-from burnd.image.iso.boundary import guard
+from burnd.image.boundary import guard
 from burnd.image.iso.entry import Entry, Kind, Run
 from burnd.image.iso.nodes import copy_span
 from burnd.image.iso.reader import IsoImage

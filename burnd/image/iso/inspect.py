@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 from burnd.errors import BadImage
 from burnd.image.iso.boot import BootEntry, parse_boot_catalog, parse_system_area
-from burnd.image.iso.boundary import guard
+from burnd.image.boundary import guard
 from burnd.image.iso.entry import Kind
 from burnd.image.iso.reader import IsoImage
 from burnd.image.iso.records import SECTOR, VolumeDescriptor

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from burnd.errors import BadImage
-from burnd.image.iso.boundary import guard
+from burnd.image.boundary import guard
 from burnd.image.iso.entry import Entry
 from burnd.image.iso.imagefile import ImageFile
 from burnd.image.iso.tree import TreeWalker, WalkResult

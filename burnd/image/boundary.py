@@ -1,9 +1,9 @@
 """The one place where unexpected parser exceptions become ``BadImage``.
 
 Hostile images can trip any decoder (struct.error on a short field, IndexError, a
-UnicodeError, pycdlib's own exceptions, RecursionError, MemoryError from an absurd count).
-Callers of the public API must only ever see burnd errors, so public entry points run inside
-``guard``.
+UnicodeError, RecursionError or MemoryError from an absurd count). Callers of the public API
+must only ever see burnd errors, so every reader's public entry points run inside ``guard``.
+OSError is deliberately not in the list: a permission or I/O error is not a corrupt image.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ from typing import Iterator
 
 from burnd.errors import BadImage, BurndError
 
-try:
-    from pycdlib.pycdlibexception import PyCdlibException
-except ImportError:  # pragma: no cover - pycdlib is a declared dependency
-    PyCdlibException = ValueError  # type: ignore[assignment,misc]
-
-DECODE_ERRORS = (struct.error, IndexError, KeyError, ValueError, UnicodeError, OverflowError, RecursionError, MemoryError, PyCdlibException)
+DECODE_ERRORS = (
+    struct.error, IndexError, KeyError, ValueError, TypeError, UnicodeError, OverflowError,
+    RecursionError, MemoryError,
+)
 
 
 @contextmanager
