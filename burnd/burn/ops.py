@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable
 from burnd.drive import OpticalDrive
 from burnd.scsi import mmc
 from burnd.errors import DeviceError
-from burnd.scsi.sense import IllegalRequest, RetryLater, ScsiError
+from burnd.scsi.sense import AbortedCommand, IllegalRequest, RetryLater, ScsiError
 from burnd.scsi.transport import Direction
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ FORMAT_TIMEOUT = 18_000.0
 WRITE_TIMEOUT = 200.0
 RETRY_MAX_SLEEP = 0.5
 WRITE_RETRY_MAX_SLEEP = 0.025
+ABORTED_RETRIES = 3
 
 Sleep = Callable[[float], None]
 
@@ -43,14 +44,22 @@ def retrying(drive: OpticalDrive, cdb: bytes, direction: Direction, data: bytes 
     """Issue ``cdb`` until it is accepted, sleeping while the drive answers wait-and-retry.
 
     WRITE retries start at once and grow by 2 ms up to 25 ms (libburn); other commands sleep
-    100 ms more per attempt up to 500 ms. ``budget`` seconds bound the whole loop.
+    100 ms more per attempt up to 500 ms. ``budget`` seconds bound the whole loop. A command
+    the drive or its link aborted (key B, or 08h communication failures) never executed, so
+    it is reissued at once, at most ``ABORTED_RETRIES`` times. Unit attentions are not
+    retried: mid-burn they mean the drive lost its settings or the disc changed.
     """
     deadline = time.monotonic() + budget
-    attempt = 0
+    attempt = aborted = 0
     while True:
         try:
             drive.execute(cdb, direction, data, timeout)
             return
+        except AbortedCommand:
+            aborted += 1
+            if aborted > ABORTED_RETRIES:
+                raise
+            continue
         except RetryLater:
             if time.monotonic() >= deadline:
                 raise

@@ -44,17 +44,27 @@ def _chunks(start: int, size: int) -> list[tuple[int, int, int]]:
 
 
 def _read(drive: OpticalDrive, lba: int, count: int, buffer: bytearray) -> memoryview:
+    """One READ; when it fails, block-by-block reads name the first unreadable block (drives
+    do not all put the failing LBA in the sense data)."""
     try:
         return drive.read_blocks(lba, count, buffer)
     except MediumError as exc:
-        where = exc.lba if exc.lba is not None else lba
-        raise VerifyMismatch(f"the disc cannot be read at LBA {where} ({exc.text}); the burn is bad — "
-                             f"burn again, at a lower speed or on another disc", where, where) from exc
+        first = exc
+    where = lba
+    for where in range(lba, lba + count):
+        try:
+            drive.read_blocks(where, 1, memoryview(buffer)[(where - lba) * BLOCK_SIZE:])
+        except MediumError as exc:
+            first = exc
+            break
+    raise VerifyMismatch(f"the disc cannot be read at LBA {where} ({first.text}); the burn is bad — "
+                         f"burn again, at a lower speed or on another disc", where, where) from first
 
 
 def _cancelled(cancel: threading.Event | None, done: int) -> None:
     if cancel is not None and cancel.is_set():
-        raise Cancelled(f"verification cancelled after {done} bytes; the disc was not changed")
+        raise Cancelled(f"verification cancelled after {done} bytes (verifying does not change the disc); "
+                        f"the disc is not known to be good")
 
 
 def read_hash(drive: OpticalDrive, start: int, size: int, *, progress: ProgressCallback | None = None,

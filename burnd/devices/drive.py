@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from burnd.burn.device import open_exclusive
 from burnd.devices.media import DriveSnapshot, snapshot
 from burnd.drive import OpticalDrive
 from burnd.emu import VirtualBurner
 from burnd.emu.backing import SIDECAR_SUFFIX
 from burnd.errors import BurndError
 from burnd.scsi.sense import NoMedium
-from burnd.scsi.transport import Transport
+from burnd.scsi.sgio import SgIoTransport
 
 log = logging.getLogger("burnd.devices")
 
 READY_WAIT = 30.0
-
-
-class NoMediumInserted(BurndError):
-    dbus_name = "MediumMissing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,30 +41,54 @@ class VirtualSpec:
 
 
 class ManagedDrive:
-    def __init__(self, drive_id: str, transport: Transport, *, nodes: tuple[str, ...] = (), group: str = "",
-                 virtual: VirtualSpec | None = None) -> None:
+    """A drive under burnd's care. ``burner`` for a virtual one; else ``nodes[0]`` is the node
+    commands go to (the /dev/sg node when there is one, so the kernel's sr lock does not
+    serialise drives), opened per use so the exclusive open of a burn never meets our own fd."""
+
+    def __init__(self, drive_id: str, *, burner: VirtualBurner | None = None, nodes: tuple[str, ...] = (),
+                 group: str = "", virtual: VirtualSpec | None = None, sys_name: str = "") -> None:
         self.id = drive_id
         self.nodes = nodes
         self.group = group
         self.virtual = virtual
-        self.transport = transport
-        self.optical = OpticalDrive(transport)
+        self.sys_name = sys_name
+        self.burner = burner
+        self._virtual_drive = OpticalDrive(burner) if burner is not None else None
         self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"drive-{drive_id}")
         self.snapshot = DriveSnapshot()
         self._changed = threading.Condition()
         self._generation = 0
 
-    @property
-    def burner(self) -> VirtualBurner | None:
-        return self.transport if isinstance(self.transport, VirtualBurner) else None
+    @contextmanager
+    def session(self, exclusive: bool = False) -> Iterator[OpticalDrive]:
+        """An OpticalDrive for one piece of work (exclusive: a burn's O_EXCL open)."""
+        if self._virtual_drive is not None:
+            yield self._virtual_drive
+        elif exclusive:
+            with open_exclusive(self.nodes[0]) as drive:
+                yield drive
+        else:
+            transport = SgIoTransport.open(self.nodes[0])
+            try:
+                yield OpticalDrive(transport)
+            finally:
+                transport.close()
 
     # ------------------------------------------------------------------ on the drive thread
 
     def refresh(self) -> DriveSnapshot:
         """Read identity, profiles, medium and speeds; a drive that cannot answer shows no medium."""
-        drive = self.optical
         try:
-            identity = drive.identify()
+            with self.session() as drive:
+                self.snapshot = self._read(drive)
+        except BurndError as exc:
+            log.warning("%s: cannot read the drive's state: %s", self.id, exc)
+            self.snapshot = DriveSnapshot(identity=self.snapshot.identity, profiles=self.snapshot.profiles)
+        return self.snapshot
+
+    @staticmethod
+    def _read(drive: OpticalDrive) -> DriveSnapshot:
+        identity = drive.identify()
             profiles = [p.name for p in drive.profiles()]
             try:
                 drive.wait_ready(timeout=READY_WAIT)
@@ -81,8 +104,9 @@ class ManagedDrive:
 
     def eject(self) -> None:
         """Unlock and open the tray; an autoloading virtual burner then takes a new blank disc."""
-        self.optical.unlock()
-        self.optical.eject()
+        with self.session() as drive:
+            drive.unlock()
+            drive.eject()
         if self.virtual is not None and self.virtual.autoload:
             self.insert_blank(self.virtual.media)
         self.media_changed()
@@ -95,7 +119,8 @@ class ManagedDrive:
                                  f"drop the media option")
             self.insert_blank(media)
         else:
-            self.optical.load()
+            with self.session() as drive:
+                drive.load()
         self.media_changed()
 
     def insert_blank(self, media: str) -> None:
@@ -137,9 +162,8 @@ class ManagedDrive:
     def close(self) -> None:
         self.wake()
         self.executor.shutdown(wait=True)
-        close = getattr(self.transport, "close", None)
-        if close is not None:
-            close()
+        if self.burner is not None:
+            self.burner.close()
 
 
 class NotVirtual(BurndError):
@@ -151,7 +175,7 @@ def virtual_drive(drive_id: str, spec: VirtualSpec, group: str = "") -> ManagedD
     spec.backing.parent.mkdir(parents=True, exist_ok=True)
     burner = VirtualBurner(media=spec.media, backing=str(spec.backing), capacity=spec.size, name=drive_id,
                            busy_seconds=0.05)
-    return ManagedDrive(drive_id, burner, group=group, virtual=spec)
+    return ManagedDrive(drive_id, burner=burner, group=group, virtual=spec)
 
 
 def remove_backing(spec: VirtualSpec) -> None:

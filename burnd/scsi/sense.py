@@ -443,8 +443,9 @@ EXCEPTION_FOR_CLASS: dict[SenseClass, type[ScsiError]] = {
     SenseClass.OTHER: ScsiError,
 }
 
-_SPECIFIC_ADVICE: dict[tuple[int, int], str] = {
-    (0x5, 0x21): "the write address is not the disc's next writable address; re-read the track state",
+_SPECIFIC_ADVICE: dict[tuple[int, ...], str] = {
+    (0x5, 0x21, 0x00): "the address lies beyond the disc's recorded or usable area; check the disc size",
+    (0x5, 0x21, 0x02): "the write address is not the disc's next writable address; re-read the track state",
     (0x5, 0x30): "wrong kind of disc for this operation; insert a suitable disc",
     (0x5, 0x53): "the tray is locked; unlock it first",
     (0x5, 0x63): "the disc is full",
@@ -456,7 +457,8 @@ _SPECIFIC_ADVICE: dict[tuple[int, int], str] = {
 def _specific_advice(sense: Sense | None) -> str | None:
     if sense is None:
         return None
-    return _SPECIFIC_ADVICE.get((sense.key, sense.asc))
+    exact = _SPECIFIC_ADVICE.get((sense.key, sense.asc, sense.ascq))
+    return exact or _SPECIFIC_ADVICE.get((sense.key, sense.asc))
 
 
 def exception_for(cdb: bytes, sense: Sense, device: str = "") -> ScsiError:

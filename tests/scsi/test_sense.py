@@ -228,3 +228,14 @@ def test_raise_for_result_arbitrary(sense: bytes, status: int, host: int) -> Non
         S.raise_for_result(WRITE10_AT_1234, CommandResult(status=status, sense=sense, host_status=host))
     except (S.ScsiError, S.TransportError) as exc:
         assert str(exc)
+
+
+def test_out_of_range_read_is_not_blamed_on_the_write_address() -> None:
+    from burnd.scsi import mmc
+    from burnd.scsi.sense import decode_sense, exception_for
+
+    sense = decode_sense(bytes([0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x21, 0x00]))
+    read_error = exception_for(mmc.read10(100, 1), sense)
+    assert "beyond the disc" in str(read_error) and "writable address" not in str(read_error)
+    sense = decode_sense(bytes([0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x21, 0x02]))
+    assert "next writable address" in str(exception_for(mmc.write10(100, 1), sense))
