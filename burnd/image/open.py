@@ -6,6 +6,7 @@ import os
 
 from burnd.errors import BadImage
 from burnd.image import cdsector as cd
+from burnd.image.boundary import guard
 from burnd.image.cdlayout import CdImage, StoredTrack
 from burnd.image.detect import Detection, detect, load_format, raw_sector_mode
 from burnd.image.source import SectorSource, Track, TrackMode
@@ -39,8 +40,12 @@ def open_detected(found: Detection) -> SectorSource:
 
 def open_image(path: str) -> SectorSource:
     """Open any supported image: detect by content, then hand it to its reader. The caller
-    closes the result (it is a context manager)."""
-    return open_detected(detect(path))
+    closes the result (it is a context manager).
+
+    Each reader validates what it parses; the boundary here is the backstop that keeps a case
+    a reader missed a BadImage rather than a bare Python error."""
+    with guard(path, "open the image"):
+        return open_detected(detect(path))
 
 
 __all__ = ["open_image", "open_detected", "single_track_source"]

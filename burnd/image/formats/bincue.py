@@ -129,6 +129,8 @@ def parse_cue(text: str, where: str = "cue sheet") -> CueSheet:
                         track.file = len(files) - 1  # INDEX 00 in the previous file, data in this one
                     track.indexes[int(words[1])] = cd.parse_msf(words[2])
                 else:
+                    if len(words) < 2:
+                        raise bad(f"{keyword} needs a time (MM:SS:FF)")
                     setattr(track, keyword.lower(), cd.parse_msf(words[1]))
         except ValueError as exc:
             raise bad(str(exc)) from None
