@@ -57,7 +57,7 @@ class Config:
 def parse_virtual_burner_flag(text: str) -> VirtualBurnerConfig:
     """``MEDIA[:SIZE]`` from ``--virtual-burner`` (SIZE in 2048-byte blocks)."""
     media, _, size = text.partition(":")
-    return _virtual({"media": media, **({"size": _int_text(size, text)} if size else {})}, "--virtual-burner")
+    return virtual_burner({"media": media, **({"size": _int_text(size, text)} if size else {})}, "--virtual-burner")
 
 
 def _int_text(value: str, whole: str) -> int:
@@ -68,7 +68,8 @@ def _int_text(value: str, whole: str) -> int:
                           f"e.g. bd-r:20000") from None
 
 
-def _virtual(table: dict[str, object], where: str) -> VirtualBurnerConfig:
+def virtual_burner(table: dict[str, object], where: str) -> VirtualBurnerConfig:
+    """One ``[[virtual_burner]]`` table (or CreateVirtualBurner's arguments), checked."""
     allowed = {"media": str, "size": int, "backing": str, "name": str, "group": str, "autoload": bool}
     _check_keys(table, allowed, where)
     media = table.get("media")
@@ -110,7 +111,7 @@ def parse(text: str, where: str = "config") -> Config:
                        "media_poll_msecs": int}, where)
     config = Config(**{k: (float(v) if k == "shutdown_timeout" else v) for k, v in data.items()})
     return replace(config, virtual_burners=tuple(
-        _virtual(table, f"{where}: virtual_burner #{n + 1}") for n, table in enumerate(burners)))
+        virtual_burner(table, f"{where}: virtual_burner #{n + 1}") for n, table in enumerate(burners)))
 
 
 def load(path: str | None) -> Config:

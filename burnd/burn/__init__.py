@@ -5,11 +5,13 @@
 
 Modules: plan (medium facts + size + options → steps or refusal), writer (executor and
 write loop), fifo (reader thread + hashing), ops (drive commands with retry/poll policy),
-verify, grow (ISO growing on overwritable media), blank (blank/format), rip, progress,
+verify, grow (ISO growing on overwritable media), blank (blank/format), close (close a
+session / finalize), rip, progress,
 device (exclusive open of a real drive), errors.
 """
 
 from burnd.burn.blank import blank, format_medium
+from burnd.burn.close import close_session
 from burnd.burn.device import open_exclusive
 from burnd.burn.errors import (
     BurnError,
@@ -20,6 +22,7 @@ from burnd.burn.errors import (
     MediumNotWritable,
     MediumTooSmall,
     OptionNotSupported,
+    SessionOpen,
     VerifyMismatch,
     WriteFailed,
     WrongMedium,
@@ -33,6 +36,7 @@ from burnd.burn.writer import BurnResult, burn, gather_facts, multisession_info,
 __all__ = [
     "BurnError", "BurnOptions", "BurnPlan", "BurnRefused", "BurnResult", "Cancelled", "MediumFacts",
     "MediumMissing", "MediumNotBlank", "MediumNotWritable", "MediumTooSmall", "OptionNotSupported", "Phase",
+    "SessionOpen",
     "ProgressEvent", "RipResult", "Strategy", "VerifyMismatch", "VerifyResult", "WriteFailed", "WrongMedium",
-    "blank", "burn", "format_medium", "gather_facts", "multisession_info", "open_exclusive", "plan_burn", "prepare", "rip", "verify",
+    "blank", "burn", "close_session", "format_medium", "gather_facts", "multisession_info", "open_exclusive", "plan_burn", "prepare", "rip", "verify",
 ]

@@ -11,11 +11,11 @@ from typing import Callable
 
 from burnd.burn import ops
 from burnd.burn import plan as p
-from burnd.burn.errors import MediumMissing, MediumNotBlank, MediumNotWritable, OptionNotSupported
-from burnd.burn.progress import Phase, ProgressCallback, ProgressMeter
+from burnd.burn.errors import MediumNotBlank, MediumNotWritable, OptionNotSupported
+from burnd.burn.progress import DRIVE_SCALE, Phase, ProgressCallback, ProgressMeter
 from burnd.drive import MediaReport, OpticalDrive
 from burnd.scsi.mmc import FormattableCapacity
-from burnd.scsi.sense import IllegalRequest, NoMedium
+from burnd.scsi.sense import IllegalRequest
 
 BLANKABLE = frozenset({p.PROFILE_CD_RW, p.PROFILE_DVD_RW, p.PROFILE_DVD_RW_RO})
 FORMAT_DVD_RAM = 0x00
@@ -23,20 +23,21 @@ FORMAT_BD_RE_SPARES = 0x30
 FORMAT_BD_R_SPARES = 0x32
 
 
-def _report(drive: OpticalDrive) -> MediaReport:
-    try:
-        drive.wait_ready(timeout=60.0)
-    except NoMedium:
-        raise MediumMissing(f"there is no disc in {drive.name} — insert one and close the tray") from None
-    report = drive.media_report()
-    if not report.present or report.profile is None:
-        raise MediumMissing(f"there is no disc in {drive.name} — insert one and close the tray")
-    return report
+def _with_meter(progress: ProgressCallback | None, phase: Phase, work: Callable[[Callable[[float], None]], None]) -> None:
+    meter = ProgressMeter(progress, phase, DRIVE_SCALE)
+    meter.update(0)
+    work(meter.fraction)
+    meter.finish()
 
 
-def _locked(drive: OpticalDrive, action: Callable[[], None]) -> None:
-    with ops.tray_locked(drive):
-        action()
+def run_blank(drive: OpticalDrive, full: bool, progress: ProgressCallback | None, poll: float) -> None:
+    """BLANK and wait, reporting the drive's progress indicator (also used inside a burn plan)."""
+    _with_meter(progress, Phase.BLANKING, lambda report: ops.blank(drive, full, on_progress=report, poll=poll))
+
+
+def run_format(drive: OpticalDrive, step: p.Format, progress: ProgressCallback | None, poll: float) -> None:
+    """FORMAT UNIT and wait, reporting the drive's progress indicator ("format in progress")."""
+    _with_meter(progress, Phase.FORMATTING, lambda report: ops.format_unit(drive, step, on_progress=report, poll=poll))
 
 
 def blank(drive: OpticalDrive, fast: bool = True, *, progress: ProgressCallback | None = None,
@@ -46,16 +47,14 @@ def blank(drive: OpticalDrive, fast: bool = True, *, progress: ProgressCallback 
     A DVD-RW in restricted overwrite goes back to sequential recording. Fast-blanked DVD-RW
     cannot be written incrementally (multi-session); blank fully for that.
     """
-    report = _report(drive)
+    report = ops.ready_report(drive, "a disc")
     assert report.profile is not None
     if report.profile.code not in BLANKABLE:
         raise MediumNotWritable(f"a {report.profile.name} cannot be blanked; only CD-RW and DVD-RW can"
                                 + (" — to reuse it, just burn over it (allow overwriting)" if report.overwritable
                                    else ""))
-    meter = ProgressMeter(progress, Phase.BLANKING, 1)
-    meter.update(0)
-    _locked(drive, lambda: ops.blank(drive, full=not fast, on_progress=meter.fraction, poll=poll))
-    meter.update(1, force=True)
+    with ops.tray_locked(drive):
+        run_blank(drive, not fast, progress, poll)
     return drive.media_report()
 
 
@@ -108,7 +107,7 @@ def format_step(report: MediaReport, offers: tuple[FormattableCapacity, ...], *,
 def format_medium(drive: OpticalDrive, *, spare_areas: bool | None = None, restricted_overwrite: bool = False,
                   force: bool = False, progress: ProgressCallback | None = None, poll: float = 0.2) -> MediaReport:
     """Format the disc in the drive (see :func:`format_step`); returns the new report."""
-    report = _report(drive)
+    report = ops.ready_report(drive, "a disc")
     try:
         offers = drive.format_capacities().formattable
     except IllegalRequest:
@@ -118,8 +117,6 @@ def format_medium(drive: OpticalDrive, *, spare_areas: bool | None = None, restr
                              f"to proceed, or just burn over it")
     step = format_step(report, offers, spare_areas=spare_areas, restricted_overwrite=restricted_overwrite,
                        force=force)
-    meter = ProgressMeter(progress, Phase.FORMATTING, 1)
-    meter.update(0)
-    _locked(drive, lambda: ops.format_unit(drive, step, on_progress=meter.fraction, poll=poll))
-    meter.update(1, force=True)
+    with ops.tray_locked(drive):
+        run_format(drive, step, progress, poll)
     return drive.media_report()

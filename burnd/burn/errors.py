@@ -2,9 +2,8 @@
 
 A refusal (:class:`BurnRefused` and subclasses) guarantees that no WRITE, BLANK or FORMAT was
 sent: the disc is as it was. Failures after the first WRITE say what was written and in what
-state the disc was left. The ``dbus_name`` values are distinct from those of
-``burnd.scsi.sense`` except :class:`MediumTooSmall`, which deliberately shares the name of the
-drive's own "volume overflow" answer: both tell the user the same thing.
+state the disc was left. The ``dbus_name`` values are distinct from each other and from those
+of ``burnd.scsi.sense``, so a client can tell a refusal from a drive's own answer.
 """
 
 from __future__ import annotations
@@ -48,6 +47,13 @@ class MediumNotBlank(BurnRefused):
     """A disc holding data would have to be blanked or overwritten without the user's consent."""
 
     dbus_name = "MediumNotBlank"
+
+
+class SessionOpen(BurnRefused):
+    """The disc's last session was left open (an interrupted burn): a new session written into
+    it would be invisible, so it must be closed first (:func:`burnd.burn.close_session`)."""
+
+    dbus_name = "SessionOpen"
 
 
 class OptionNotSupported(BurnRefused):

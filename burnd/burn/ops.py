@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable
 
-from burnd.drive import OpticalDrive
+from burnd.burn.errors import MediumMissing
+from burnd.drive import MediaReport, OpticalDrive
 from burnd.scsi import mmc
 from burnd.errors import DeviceError
-from burnd.scsi.sense import AbortedCommand, IllegalRequest, RetryLater, ScsiError
+from burnd.scsi.sense import AbortedCommand, IllegalRequest, NoMedium, RetryLater, ScsiError
 from burnd.scsi.transport import Direction
 
 if TYPE_CHECKING:
@@ -68,6 +69,19 @@ def retrying(drive: OpticalDrive, cdb: bytes, direction: Direction, data: bytes 
                 sleep(min(0.002 * (attempt - 1), WRITE_RETRY_MAX_SLEEP))
             else:
                 sleep(min(0.1 * attempt, RETRY_MAX_SLEEP))
+
+
+def ready_report(drive: OpticalDrive, purpose: str = "a writable disc") -> MediaReport:
+    """Wait until the drive is ready, then report its medium; MediumMissing when it is empty."""
+    missing = f"there is no disc in {drive.name} — insert {purpose} and close the tray"
+    try:
+        drive.wait_ready(timeout=60.0)
+    except NoMedium:
+        raise MediumMissing(missing) from None
+    report = drive.media_report()
+    if not report.present or report.profile is None:
+        raise MediumMissing(missing)
+    return report
 
 
 def immed(drive: OpticalDrive, cdb: bytes, data: bytes | None = None, *, wait: float = LONG_TIMEOUT,

@@ -18,6 +18,7 @@ from burnd.burn.errors import (
     MediumNotWritable,
     MediumTooSmall,
     OptionNotSupported,
+    SessionOpen,
     WrongMedium,
 )
 from burnd.burn.grow import next_session_start
@@ -288,6 +289,14 @@ def _next_writable(report: MediaReport) -> tuple[int, int]:
     return track.nwa, track.free_blocks
 
 
+def open_session_holds_data(report: MediaReport) -> bool:
+    """Whether the writable track shares its (open) session with recorded tracks."""
+    writable = next((t for t in reversed(report.tracks) if t.writable), None)
+    if writable is None or report.last_session_state != "incomplete":
+        return False
+    return any(not t.blank and t.session == writable.session and t is not writable for t in report.tracks)
+
+
 def _previous_session_start(report: MediaReport) -> int | None:
     """Start of the first track of the last session holding data (mkisofs -C's first number)."""
     recorded = [t for t in report.tracks if not t.blank and t.session is not None]
@@ -327,6 +336,10 @@ def _sequential_state(facts: MediumFacts, options: BurnOptions, name: str, erasa
     if status == "blank" or (status == "appendable" and not report.used_blocks):
         return "blank"
     if status == "appendable" and options.multisession:
+        if open_session_holds_data(report):
+            raise SessionOpen(f"the last session of the {name} was left open by an interrupted burn; a new "
+                              f"session written into it would stay invisible — close that session first "
+                              f"(close_session), then build the image for the new start address")
         return "append"
     if erasable:
         if not options.overwrite:

@@ -44,6 +44,10 @@ class ProgressEvent:
 
 ProgressCallback = Callable[[ProgressEvent], None]
 
+DRIVE_SCALE = 1000
+"""``total`` of phases whose progress comes from the drive's indicator (blank, format): done is
+per mille, as no byte count exists for them."""
+
 
 class ProgressMeter:
     """Turns a stream of byte counts into throttled :class:`ProgressEvent` calls."""
@@ -61,10 +65,6 @@ class ProgressMeter:
         self._last_done = 0
         self._rate = 0.0
         self._emitted = False
-
-    @property
-    def rate(self) -> float:
-        return self._rate
 
     def due(self) -> bool:
         """Whether an update now would be emitted (lets callers skip costly extra queries)."""
@@ -88,6 +88,9 @@ class ProgressMeter:
     def fraction(self, value: float) -> None:
         """For drive-reported progress (format/blank/close): ``value`` in 0..1."""
         self.update(int(value * self._total))
+
+    def finish(self) -> None:
+        self.update(self._total, force=True)
 
 
 def emit_phase(callback: ProgressCallback | None, phase: Phase, total: int = 0) -> None:

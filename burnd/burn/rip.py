@@ -14,12 +14,13 @@ import os
 import threading
 from dataclasses import dataclass, field
 
-from burnd.burn.errors import Cancelled, MediumMissing
+from burnd.burn import ops
+from burnd.burn.errors import Cancelled
 from burnd.burn.progress import Phase, ProgressCallback, ProgressMeter
 from burnd.burn.verify import iso_volume_blocks
 from burnd.drive import MediaReport, OpticalDrive
 from burnd.scsi.mmc import BLOCK_SIZE
-from burnd.scsi.sense import MediumError, NoMedium
+from burnd.scsi.sense import MediumError
 
 READ_BLOCKS = 32
 BAD_MAP_SUFFIX = ".badsectors"
@@ -91,13 +92,7 @@ def rip(drive: OpticalDrive, out_path: str, *, retries: int = 3, blocks: int | N
         progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> RipResult:
     """Read the disc's data into ``out_path`` (created or truncated). ``blocks`` overrides the
     extent (default: the ISO volume, else the recorded area)."""
-    try:
-        drive.wait_ready(timeout=60.0)
-    except NoMedium:
-        raise MediumMissing(f"there is no disc in {drive.name} to rip — insert one and close the tray") from None
-    report = drive.media_report()
-    if not report.present:
-        raise MediumMissing(f"there is no disc in {drive.name} to rip — insert one and close the tray")
+    report = ops.ready_report(drive, "the disc to rip")
     total = blocks if blocks is not None else _extent(drive, report)
     meter = ProgressMeter(progress, Phase.READING, total * BLOCK_SIZE)
     digest = hashlib.sha256()

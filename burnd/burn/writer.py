@@ -15,19 +15,22 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import BinaryIO
+from functools import partial
+from typing import BinaryIO, Callable
 
 from burnd.burn import ops
 from burnd.burn import plan as p
 from burnd.burn.errors import BurnError, BurnRefused, Cancelled, MediumMissing, WriteFailed
 from burnd.burn.fifo import ImageFifo
 from burnd.burn.grow import grow_volume, volume_space_size
+from burnd.burn.blank import run_blank, run_format
 from burnd.burn.progress import Phase, ProgressCallback, ProgressMeter, emit_phase
 from burnd.burn.verify import verify_burn
 from burnd.drive import MediaReport, OpticalDrive
 from burnd.errors import BadImage, DeviceError
 from burnd.scsi.mmc import BLOCK_SIZE
 from burnd.scsi.sense import (
+    BlankCheck,
     DataProtect,
     IllegalRequest,
     MediumError,
@@ -63,13 +66,7 @@ def gather_facts(drive: OpticalDrive) -> p.MediumFacts:
     Raises MediumMissing when the drive is empty. On formatted overwritable media, block 16
     tells whether a filesystem is there (and the ISO's size, for growing).
     """
-    try:
-        drive.wait_ready(timeout=60.0)
-    except NoMedium:
-        raise MediumMissing(f"there is no disc in {drive.name} — insert a writable disc and close the tray") from None
-    report = drive.media_report()
-    if not report.present:
-        raise MediumMissing(f"there is no disc in {drive.name} — insert a writable disc and close the tray")
+    report = ops.ready_report(drive)
     incremental = False
     feature = drive.features().get(FEATURE_INCREMENTAL)
     if feature is not None:
@@ -80,7 +77,7 @@ def gather_facts(drive: OpticalDrive) -> p.MediumFacts:
             block = drive.read_blocks(16, 1)
             volume = volume_space_size(block)
             has_data = volume is not None or any(block)
-        except (MediumError, IllegalRequest):
+        except (MediumError, IllegalRequest, BlankCheck):
             pass
     formattable = ()
     try:
@@ -172,16 +169,18 @@ class _Run:
         checked = False
         for step in self.plan.steps:
             if not checked and not isinstance(step, (p.Blank, p.Format)):
-                self._check_medium()
+                self._step(step, self._check_medium)
                 checked = True
-            self._step(step, image)
-
-    def _step(self, step: p.Step, image: BinaryIO) -> None:
-        try:
             if isinstance(step, p.WriteData):
-                self._write(step, image)
+                self._step(step, partial(self._write, step, image))
             else:
-                self._command(step)
+                self._step(step, partial(self._command, step))
+
+    def _step(self, step: p.Step, action: Callable[[], None]) -> None:
+        """Run ``action`` for ``step``, turning drive errors into a WriteFailed that says
+        how far the burn got."""
+        try:
+            action()
         except (BurnError, BadImage):
             raise
         except (ScsiError, DeviceError) as exc:
@@ -190,13 +189,9 @@ class _Run:
     def _command(self, step: p.Step) -> None:
         drive = self.drive
         if isinstance(step, p.Blank):
-            meter = ProgressMeter(self.progress, Phase.BLANKING, 1)
-            meter.update(0)
-            ops.blank(drive, step.full, on_progress=meter.fraction, poll=self.poll)
+            run_blank(drive, step.full, self.progress, self.poll)
         elif isinstance(step, p.Format):
-            meter = ProgressMeter(self.progress, Phase.FORMATTING, 1)
-            meter.update(0)
-            ops.format_unit(drive, step, on_progress=meter.fraction, poll=self.poll)
+            run_format(drive, step, self.progress, self.poll)
         elif isinstance(step, p.SetSpeed):
             ops.set_speed(drive, step.kbps, cd=step.cd, end_lba=self.plan.start_lba + self.plan.free_blocks - 1)
         elif isinstance(step, p.WriteParameters):

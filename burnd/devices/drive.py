@@ -89,18 +89,14 @@ class ManagedDrive:
     @staticmethod
     def _read(drive: OpticalDrive) -> DriveSnapshot:
         identity = drive.identify()
-            profiles = [p.name for p in drive.profiles()]
-            try:
-                drive.wait_ready(timeout=READY_WAIT)
-            except NoMedium:
-                pass
-            report = drive.media_report()
-            speeds = drive.write_speeds() if report.present else []
-            self.snapshot = snapshot(identity, profiles, report, speeds)
-        except BurndError as exc:
-            log.warning("%s: cannot read the drive's state: %s", self.id, exc)
-            self.snapshot = DriveSnapshot(identity=self.snapshot.identity, profiles=self.snapshot.profiles)
-        return self.snapshot
+        profiles = [p.name for p in drive.profiles()]
+        try:
+            drive.wait_ready(timeout=READY_WAIT)
+        except NoMedium:
+            pass
+        report = drive.media_report()
+        speeds = drive.write_speeds() if report.present else []
+        return snapshot(identity, profiles, report, speeds)
 
     def eject(self) -> None:
         """Unlock and open the tray; an autoloading virtual burner then takes a new blank disc."""

@@ -21,6 +21,8 @@ import pyudev
 log = logging.getLogger("burnd.devices")
 
 SR_NAME = re.compile(r"^sr\d+$")
+UDEVD_CONTROL = "/run/udev/control"
+"""udevd's control socket: present only while udevd runs (/run/udev alone may be left over)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ class UdevWatch:
     def __init__(self, callback: Callable[[UEvent], None], context: pyudev.Context | None = None,
                  source: str | None = None) -> None:
         self.context = context or pyudev.Context()
-        self.source = source or ("udev" if os.path.isdir("/run/udev") else "kernel")
+        self.source = source or ("udev" if os.path.exists(UDEVD_CONTROL) else "kernel")
         self.monitor = pyudev.Monitor.from_netlink(self.context, source=self.source)
         self.monitor.filter_by("block")
         self._callback = callback

@@ -348,10 +348,7 @@ def write(state: DriveState, cdb: bytes, xfer: Transfer) -> None:
     track = disc.prepare_write(lba, count, state.mode)
     if count == 0:
         return None
-    simulated = state.mode.test_write and disc.kind.uses_page05
-    if simulated and state.simulation is None:
-        state.simulation = disc.to_json()
-    if not simulated:
+    if not state.begin_recording():
         assert state.backing is not None
         state.backing.write(lba, data if len(data) == need else data[:need])
     disc.commit_write(track, lba, count)
@@ -434,6 +431,7 @@ def reserve_track(state: DriveState, cdb: bytes, xfer: Transfer) -> None:
         raise r.CheckCondition(r.INVALID_FIELD_IN_CDB)
     if cdb[1] & 0x03:
         raise r.invalid_cdb_field(1, bit=0)
+    state.begin_recording()
     disc.reserve(_u32(cdb, 5), state.mode)
     state.save()
     return None
@@ -492,6 +490,7 @@ def send_cue_sheet(state: DriveState, cdb: bytes, xfer: Transfer) -> None:
         raise r.CheckCondition(r.SEQUENCE_ERROR)
     if size == 0 or size % 8 or len(xfer.data_out) < size:
         raise r.CheckCondition(r.PARAMETER_LIST_LENGTH)
+    state.begin_recording()
     disc.load_cue_sheet(bytes(xfer.data_out[:size]))
     return None
 

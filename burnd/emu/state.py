@@ -96,8 +96,21 @@ class DriveState:
         self.mode = write_mode(self.page05)
         self.end_simulation()
 
+    def begin_recording(self) -> bool:
+        """A recording step (cue sheet, reservation, WRITE) is about to change the disc.
+
+        In test-write mode the disc is saved first, so the whole simulation — reservations and
+        cue sheets included, not just the data — is undone at its end. Returns True when the
+        step is simulated (data must not reach the backing file).
+        """
+        disc = self.disc
+        simulated = disc is not None and self.mode.test_write and disc.kind.uses_page05
+        if simulated and self.simulation is None:
+            self.simulation = disc.to_json()
+        return simulated
+
     def end_simulation(self) -> None:
-        """A test write changes nothing: put back the disc as it was before the first WRITE."""
+        """A test write changes nothing: put back the disc as it was before it began."""
         if self.simulation is not None:
             self.disc = Disc.from_json(self.simulation)
             self.simulation = None

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from burnd.errors import DBUS_ERROR_PREFIX
+
 QUEUED, RUNNING = "queued", "running"
 SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = "succeeded", "failed", "cancelled", "interrupted"
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, INTERRUPTED})
@@ -132,7 +134,7 @@ class JobStore:
         now = time.time()
         for job in running:
             job.state, job.finished = INTERRUPTED, now
-            job.error_name = "Interrupted"
+            job.error_name = DBUS_ERROR_PREFIX + "Interrupted"
             job.error_message = (f"burnd stopped while this {job.kind} job was running, after {job.bytes} bytes; "
                                  f"the disc may be incomplete — check it, blank it if rewritable, and resubmit")
         with self._db:
@@ -141,9 +143,11 @@ class JobStore:
                                  (job.state, job.finished, job.error_name, job.error_message, job.id))
         return self._select("state = ?", (QUEUED,)), running
 
-    def get(self, job_id: int) -> JobRecord | None:
-        rows = self._select("id = ?", (job_id,))
-        return rows[0] if rows else None
+    def recent(self, limit: int) -> list[JobRecord]:
+        """The ``limit`` most recently created jobs that have ended, oldest first."""
+        marks = ", ".join("?" * len(TERMINAL))
+        return self._select(f"id IN (SELECT id FROM jobs WHERE state IN ({marks}) ORDER BY id DESC LIMIT ?)",
+                            (*sorted(TERMINAL), limit))
 
     def _select(self, where: str, args: tuple[Any, ...]) -> list[JobRecord]:
         rows = self._db.execute(

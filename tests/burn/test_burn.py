@@ -28,8 +28,10 @@ from burnd.burn import (
     rip,
     verify,
 )
+from burnd.burn.plan import CloseSession
 from burnd.burn.rip import BAD_MAP_SUFFIX
 from burnd.errors import BadImage, NotAnOpticalDrive
+from burnd.scsi.mmc import CloseFunction
 from tests.burn.conftest import POLL, WRITABLE, image_bytes
 
 SIZE = 700 * 2048 + 333
@@ -82,16 +84,9 @@ def _simulate(make_rig, media: str, strategy: str) -> None:  # type: ignore[no-u
     assert [t.reserved for t in report.tracks] == [False]
 
 
-@pytest.mark.parametrize(("media", "strategy"), [("cd-r", "tao"), ("dvd-r", "incremental")])
+@pytest.mark.parametrize(("media", "strategy"), [("cd-r", "tao"), ("dvd-r", "incremental"),
+                                                 ("cd-r", "sao"), ("dvd-r", "dao")])
 def test_simulation_writes_nothing(make_rig, media: str, strategy: str) -> None:  # type: ignore[no-untyped-def]
-    _simulate(make_rig, media, strategy)
-
-
-@pytest.mark.xfail(strict=True, reason="emulator bug: a test write's disc snapshot is taken at the first WRITE, "
-                   "after SEND CUE SHEET / RESERVE TRACK, so the simulated reservation stays on the disc "
-                   "(blank disc left 'appendable' with an empty reserved track)")
-@pytest.mark.parametrize(("media", "strategy"), [("cd-r", "sao"), ("dvd-r", "dao")])
-def test_simulation_with_reservation_writes_nothing(make_rig, media: str, strategy: str) -> None:  # type: ignore[no-untyped-def]
     _simulate(make_rig, media, strategy)
 
 
@@ -130,8 +125,12 @@ def test_complete_and_nonblank_refused(make_rig) -> None:  # type: ignore[no-unt
     burn(rw.drive, io.BytesIO(image_bytes(SIZE)), poll=POLL)
     with pytest.raises(MediumNotBlank):
         burn(rw.drive, io.BytesIO(image_bytes(SIZE, 2)), poll=POLL)
-    again = burn(rw.drive, io.BytesIO(image_bytes(SIZE, 2)), BurnOptions(overwrite=True), poll=POLL)
+    events: list[ProgressEvent] = []
+    again = burn(rw.drive, io.BytesIO(image_bytes(SIZE, 2)), BurnOptions(overwrite=True), progress=events.append,
+                 poll=POLL)
     assert again.verified and OPCODE_BLANK in rw.burner.command_log
+    blanking = [e for e in events if e.phase is Phase.BLANKING]
+    assert blanking[0].fraction == 0.0 and blanking[-1].fraction == 1.0
 
 
 def test_overwriting_a_filesystem_needs_consent(make_rig) -> None:  # type: ignore[no-untyped-def]
@@ -159,8 +158,9 @@ def test_truncated_image_is_bad_and_unlocks(make_rig) -> None:  # type: ignore[n
     assert not rig.burner._state.locked
 
 
-def test_cancel_closes_write_once_disc_readable(make_rig) -> None:  # type: ignore[no-untyped-def]
-    rig = make_rig("dvd+r", capacity=20_000)
+@pytest.mark.parametrize("media", ["dvd+r", "bd-r", "dvd-r", "cd-r"])
+def test_cancel_closes_sequential_disc_readable(make_rig, media: str) -> None:  # type: ignore[no-untyped-def]
+    rig = make_rig(media, capacity=20_000)
     cancel = threading.Event()
     data = image_bytes(8 << 20)
 
@@ -169,14 +169,23 @@ def test_cancel_closes_write_once_disc_readable(make_rig) -> None:  # type: igno
             cancel.set()
 
     with pytest.raises(Cancelled) as info:
-        burn(rig.drive, io.BytesIO(data), BurnOptions(fifo_bytes=1 << 20), progress=progress, cancel=cancel,
-             poll=POLL)
+        burn(rig.drive, io.BytesIO(data), BurnOptions(multisession=True, fifo_bytes=1 << 20), progress=progress,
+             cancel=cancel, poll=POLL)
     written = info.value.written_blocks
     assert 0 < written < 4096
     assert "stays readable" in str(info.value)
     report = rig.drive.media_report()
-    assert report.disc_status == "appendable"
+    assert report.disc_status == "appendable" and report.last_session_state == "empty"
     assert disc_bytes(rig, 0, written * 2048) == data[:written * 2048]
+    assert not rig.burner._state.locked
+
+
+def test_cancel_of_a_reserved_track_says_the_disc_is_unusable(make_rig) -> None:  # type: ignore[no-untyped-def]
+    rig = make_rig("dvd-r", capacity=20_000)
+    cancel = threading.Event()
+    with pytest.raises(Cancelled, match="unusable"):
+        burn(rig.drive, io.BytesIO(image_bytes(8 << 20)), BurnOptions(fifo_bytes=1 << 20),
+             progress=lambda event: cancel.set() if event.phase is Phase.WRITING else None, cancel=cancel, poll=POLL)
     assert not rig.burner._state.locked
 
 
@@ -274,7 +283,11 @@ def test_bd_re_without_spares_and_dvd_rw_ro_burn(make_rig) -> None:  # type: ign
     assert result.plan.steps[0].format_type == 0x31 and result.verified
     ro = make_rig("dvd-rw")
     format_medium(ro.drive, restricted_overwrite=True, poll=POLL)
-    assert burn(ro.drive, io.BytesIO(image_bytes(SIZE)), poll=POLL).verified
+    quick = burn(ro.drive, io.BytesIO(image_bytes(SIZE)), poll=POLL)
+    assert quick.verified and quick.plan.total_blocks % 16 == 0
+    assert quick.plan.steps[-1] == CloseSession(CloseFunction.SESSION)  # leaves the intermediate state
+    again = burn(ro.drive, io.BytesIO(image_bytes(SIZE, 5)), BurnOptions(overwrite=True), poll=POLL)
+    assert again.verified and not any(isinstance(s, CloseSession) for s in again.plan.steps)
 
 
 # ----------------------------------------------------------------------------- rip

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from burnd.burn import BurnOptions, WriteFailed, burn
+from burnd.burn import BurnOptions, MediumNotWritable, SessionOpen, WriteFailed, burn, close_session
 from tests.burn.conftest import POLL, image_bytes
 
 SIZE = 900 * 2048
@@ -98,3 +98,35 @@ def test_aborted_command_is_reissued_a_few_times(make_rig) -> None:  # type: ign
     with pytest.raises(WriteFailed, match="aborted"):
         _burn(hopeless)
     assert hopeless.burner.command_log.count(0x2A) == 2 + 4
+
+
+@pytest.mark.parametrize("media", ["cd-r", "dvd-r", "dvd+r", "bd-r"])
+def test_session_left_open_is_refused_then_closed(make_rig, media: str) -> None:  # type: ignore[no-untyped-def]
+    rule = "close: 3/72/00 x1" if media == "cd-r" else "close: 3/72/00 after 1 x1"
+    rig = make_rig(media, capacity=30_000, faults=[rule])
+    with pytest.raises(WriteFailed, match="all data was written"):
+        _burn(rig, multisession=True)
+    with pytest.raises(SessionOpen, match="close_session"):
+        _burn(rig, multisession=True)
+    report = close_session(rig.drive, poll=POLL)
+    assert report.disc_status == "appendable" and report.last_session_state == "empty"
+    second = _burn(rig, multisession=True)
+    assert second.verified and second.start_lba > second.plan.data_blocks
+    final = close_session(rig.drive, finalize=True, poll=POLL)
+    assert final.disc_status == "complete"
+    with pytest.raises(MediumNotWritable):
+        close_session(rig.drive)
+    assert not rig.burner._state.locked
+
+
+def test_close_session_refusals(make_rig) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(MediumNotWritable, match="no sessions"):
+        close_session(make_rig("bd-re").drive)
+    blank_disc = make_rig("dvd+r")
+    with pytest.raises(MediumNotWritable, match="blank"):
+        close_session(blank_disc.drive)
+    closed = make_rig("dvd+r")
+    _burn(closed, multisession=True)
+    with pytest.raises(MediumNotWritable, match="already closed"):
+        close_session(closed.drive)
+    assert close_session(closed.drive, finalize=True, poll=POLL).disc_status == "complete"

@@ -15,6 +15,7 @@ from burnd.burn.errors import (
     MediumNotWritable,
     MediumTooSmall,
     OptionNotSupported,
+    SessionOpen,
     WrongMedium,
 )
 from burnd.drive.report import MediaReport, TrackReport
@@ -323,3 +324,13 @@ def test_every_refusal_is_actionable() -> None:
         with pytest.raises(BurnRefused) as info:
             p.plan_burn(medium, size, options)
         assert any(word in str(info.value) for word in ("insert", "use", "pass", "allow", "burn"))
+
+
+def test_appending_into_an_open_session_is_refused() -> None:
+    medium = facts("dvd+r", "appendable")
+    tracks = (track(1, 1, 0, USED), track(2, 1, NWA, CAP - NWA, nwa=NWA, free=CAP - NWA, blank=True))
+    report = dataclasses.replace(medium.report, tracks=tracks, last_session_state="incomplete", sessions=1)
+    with pytest.raises(SessionOpen, match="close"):
+        p.plan_burn(dataclasses.replace(medium, report=report), FITS, p.BurnOptions(multisession=True))
+    fresh = dataclasses.replace(report, tracks=(tracks[0], dataclasses.replace(tracks[1], session=2)))
+    assert p.plan_burn(dataclasses.replace(medium, report=fresh), FITS, p.BurnOptions(multisession=True)).start_lba == NWA

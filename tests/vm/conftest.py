@@ -66,19 +66,38 @@ def cd_scenario(guest_image: guest.GuestImage, tmp_path_factory: pytest.TempPath
                           {"iso": iso, "disk": disk})
 
 
+def _boot_on_tgt(name: str, image: guest.GuestImage, work: Path, backing: Path, module: str,
+                 args: list[str], files: dict[str, Path]) -> Scenario:
+    """Boot with a fresh blank DVD+R (``backing``, emptied here) from tgt passed through."""
+    backing.write_bytes(b"")
+    log = work / "tgtd.log"
+    try:
+        with tgt_burner(backing, log) as url:
+            return _boot_scenario(name, image, work / "out", module, args,
+                                  [*guest.scsi_controller(), *guest.scsi_passthrough(url, 0)],
+                                  {"backing": backing, "log": log, **files})
+    except TgtUnavailable as exc:
+        pytest.skip(f"tgt cannot serve a burner here: {exc}")
+
+
 @pytest.fixture(scope="session")
 def tgt_scenario(guest_image: guest.GuestImage, tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     """tgt's blank DVD+R over iSCSI, passed through to the guest unchanged."""
     work = tmp_path_factory.mktemp("vm-tgt")
-    backing = work / "blank.img"
-    backing.write_bytes(b"")
+    return _boot_on_tgt("tgt", guest_image, work, work / "blank.img", "tests.vm.guest_tgt", [], {})
+
+
+@pytest.fixture(scope="session")
+def burn_scenario(guest_image: guest.GuestImage, tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    """burnd's engine burning a generated ISO onto tgt's blank DVD+R (tests/vm/guest_burn.py)."""
+    work = tmp_path_factory.mktemp("vm-burn")
     try:
-        with tgt_burner(backing, work / "tgtd.log") as url:
-            return _boot_scenario("tgt", guest_image, work / "out", "tests.vm.guest_tgt", [],
-                                  [*guest.scsi_controller(), *guest.scsi_passthrough(url, 0)],
-                                  {"backing": backing, "log": work / "tgtd.log"})
-    except TgtUnavailable as exc:
-        pytest.skip(f"tgt cannot serve a burner here: {exc}")
+        iso = make_iso(work / "disc.iso", seed=2027)
+    except MasteringUnavailable as exc:
+        pytest.skip(str(exc))
+    backing = work / "blank.img"
+    return _boot_on_tgt("burn", guest_image, work, backing, "tests.vm.guest_burn", [str(backing), str(iso)],
+                        {"iso": iso, "scsi_log": work / "out" / "scsi.log"})
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

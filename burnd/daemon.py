@@ -1,0 +1,194 @@
+"""Wiring: the bus, the store and queue, the drives (virtual and udev), signals, shutdown.
+
+Start order matters for clients: every object is exported and every queued job is back in
+its queue before the bus name is requested, so the first caller sees a complete daemon.
+SIGTERM stops new work and waits for running jobs (``shutdown_timeout``); a second signal
+or the timeout cancels them and marks them interrupted. The engine unlocks the tray on
+every exit path, so no drive is left locked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+from dbus_fast import BusType, RequestNameReply
+from dbus_fast.aio import MessageBus
+
+from burnd.config import Config, ConfigError, VirtualBurnerConfig, virtual_burner
+from burnd.devices import udev
+from burnd.devices.drive import ManagedDrive, VirtualSpec, remove_backing, virtual_drive
+from burnd.errors import BurndError, DeviceBusy
+from burnd.jobs.errors import InvalidOption, NoSuchDrive
+from burnd.jobs.queue import JobQueue
+from burnd.jobs.store import JobStore, StoredBurner
+from burnd.service import BUS_NAME, ROOT_PATH
+from burnd.service.auth import Authority, note_sender
+from burnd.service.manager import Service
+
+log = logging.getLogger("burnd")
+
+
+class NameTaken(BurndError):
+    dbus_name = "NameTaken"
+
+
+def connect_args(bus: str) -> dict[str, Any]:
+    if bus == "system":
+        return {"bus_type": BusType.SYSTEM}
+    if bus == "session":
+        return {"bus_type": BusType.SESSION}
+    return {"bus_address": bus}
+
+
+class Daemon:
+    def __init__(self, config: Config, extra_burners: tuple[VirtualBurnerConfig, ...] = ()) -> None:
+        self.config = config
+        self.extra_burners = extra_burners
+        self.state_dir = Path(config.state_dir)
+        self.drives: dict[str, ManagedDrive] = {}
+        self._stop = asyncio.Event()
+        self._force = asyncio.Event()
+        self._watch: udev.UdevWatch | None = None
+
+    # ------------------------------------------------------------------ main
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.store = JobStore(self.state_dir / "jobs.sqlite")
+        self.bus = await MessageBus(negotiate_unix_fd=True, **connect_args(self.config.bus)).connect()
+        self.bus.add_message_handler(note_sender)
+        self.service = Service(self.bus, Authority(self.bus, self.config.group))
+        self.queue = JobQueue(self.store, self.drives.get, self.service, loop)
+        self.service.queue = self.queue
+        self.service.create_virtual = self.create_virtual
+        self.service.remove_virtual = self.remove_virtual
+        self.bus.export(ROOT_PATH, self.service.manager)
+        for job in self.queue.recover():
+            self.service.job_added(job)
+        await self._add_virtual_burners()
+        self._start_udev(loop)
+        reply = await self.bus.request_name(BUS_NAME)
+        if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
+            raise NameTaken(f"another process owns {BUS_NAME} on this bus; stop it (systemctl stop burnd) first")
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._signal)
+        log.info("burnd ready on the %s bus with %d drive(s)", self.config.bus, len(self.drives))
+        await self._stop.wait()
+        await self._shutdown()
+
+    def _signal(self) -> None:
+        if self._stop.is_set():
+            log.warning("second signal: interrupting running jobs")
+            self._force.set()
+        else:
+            log.info("stopping: no new jobs; running jobs finish first (signal again to interrupt them)")
+            self._stop.set()
+
+    async def _shutdown(self) -> None:
+        await self.queue.shutdown(self.config.shutdown_timeout, self._force)
+        if self._watch is not None:
+            self._watch.stop()
+        for drive in list(self.drives.values()):
+            await asyncio.get_running_loop().run_in_executor(None, drive.close)
+        self.bus.disconnect()
+        await self.bus.wait_for_disconnect()
+        self.store.close()
+        log.info("burnd stopped")
+
+    # ------------------------------------------------------------------ drives
+
+    async def add_drive(self, drive: ManagedDrive) -> ManagedDrive:
+        self.drives[drive.id] = drive
+        await asyncio.get_running_loop().run_in_executor(drive.executor, drive.refresh)
+        self.service.add_drive(drive)
+        self.queue.start_worker(drive)
+        return drive
+
+    async def drop_drive(self, drive_id: str) -> ManagedDrive | None:
+        drive = self.drives.pop(drive_id, None)
+        if drive is None:
+            return None
+        await self.queue.stop_worker(drive_id)
+        self.service.remove_drive(drive_id)
+        await asyncio.get_running_loop().run_in_executor(None, drive.close)
+        return drive
+
+    def _spec(self, name: str, burner: VirtualBurnerConfig) -> VirtualSpec:
+        backing = Path(burner.backing) if burner.backing else self.state_dir / "virtual" / f"{name}.img"
+        return VirtualSpec(burner.media, burner.size, backing, burner.autoload)
+
+    async def _add_virtual_burners(self) -> None:
+        configured = [(b.name or f"vburner{n}", b) for n, b in enumerate(self.config.virtual_burners)]
+        flagged = [(b.name or f"virtual{n}", b) for n, b in enumerate(self.extra_burners)]
+        stored = [(s.name, VirtualBurnerConfig(s.media, s.size, None, s.name, s.group, s.autoload))
+                  for s in self.store.burners()]
+        for name, burner in configured + flagged + stored:
+            if name in self.drives:
+                log.warning("virtual burner %s is defined twice; the first definition wins", name)
+                continue
+            await self.add_drive(virtual_drive(name, self._spec(name, burner), burner.group))
+
+    async def create_virtual(self, media: str, options: dict[str, Any]) -> ManagedDrive:
+        try:
+            burner = virtual_burner({"media": media, **options}, "CreateVirtualBurner")
+        except ConfigError as exc:
+            raise InvalidOption(str(exc)) from None
+        name = burner.name or next(f"vb{n}" for n in range(len(self.drives) + 1) if f"vb{n}" not in self.drives)
+        if name in self.drives:
+            raise InvalidOption(f"a drive named {name!r} exists already; choose another name or remove it first")
+        spec = self._spec(name, burner)
+        remove_backing(spec)
+        drive = await self.add_drive(virtual_drive(name, spec, burner.group))
+        self.store.add_burner(StoredBurner(name, burner.media, burner.size, burner.group, burner.autoload))
+        return drive
+
+    async def remove_virtual(self, drive_id: str) -> None:
+        drive = self.drives.get(drive_id)
+        if drive is None or drive.virtual is None:
+            raise NoSuchDrive(f"{drive_id} is not a virtual burner; only virtual burners can be removed")
+        if self.queue.queued_on(drive_id):
+            raise DeviceBusy(f"{drive_id} has queued or running jobs; cancel them first, then remove it")
+        await self.drop_drive(drive_id)
+        self.store.remove_burner(drive_id)
+        remove_backing(drive.virtual)
+
+    # ------------------------------------------------------------------ udev
+
+    def _start_udev(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            self._watch = udev.UdevWatch(lambda event: loop.create_task(self._uevent(event)))
+            found = udev.enumerate_optical(self._watch.context)
+        except (OSError, ImportError) as exc:
+            log.warning("no udev/sysfs access (%s); only virtual burners are available", exc)
+            return
+        for drive in found:
+            loop.create_task(self._add_real(drive))
+        self._watch.start(loop)
+
+    async def _add_real(self, found: udev.FoundDrive) -> None:
+        drive_id = udev.drive_id(found.sys_name, found.serial)
+        if drive_id in self.drives:
+            return
+        udev.enable_media_polling(found.sys_name, self.config.media_poll_msecs)
+        nodes = tuple(n for n in (found.sg_node, found.node) if n) + found.links
+        await self.add_drive(ManagedDrive(drive_id, nodes=nodes, sys_name=found.sys_name))
+
+    async def _uevent(self, event: udev.UEvent) -> None:
+        if not udev.is_optical(event.sys_name, event.properties):
+            return
+        drive = next((d for d in self.drives.values() if d.sys_name == event.sys_name), None)
+        if event.action == "remove" and drive is not None:
+            await self.drop_drive(drive.id)
+        elif event.action == "add" and drive is None and self._watch is not None:
+            for found in udev.enumerate_optical(self._watch.context):
+                if found.sys_name == event.sys_name:
+                    await self._add_real(found)
+        elif event.action == "change" and drive is not None:
+            drive.media_changed()
+            await asyncio.get_running_loop().run_in_executor(drive.executor, drive.refresh)
+            self.service.drive_changed(drive)

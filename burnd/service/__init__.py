@@ -1,0 +1,7 @@
+"""D-Bus objects (Manager, Drive, Job), authorization and error mapping — no burning logic."""
+
+BUS_NAME = "org.burnd.Burnd1"
+ROOT_PATH = "/org/burnd/Burnd1"
+DRIVES_PATH = ROOT_PATH + "/drives"
+JOBS_PATH = ROOT_PATH + "/jobs"
+INTERFACE = "org.burnd.Burnd1"
