@@ -8,10 +8,8 @@ audio track or a second session is the classic way such tools lose data.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -20,6 +18,7 @@ from burnd.image import cdsector as cd
 from burnd.image.cdlayout import CdImage
 from burnd.image.formats.bincue import SESSION_GAPS, SESSION_PREGAP
 from burnd.image.open import open_image
+from burnd.image.output import atomic_output
 from burnd.image.source import USER_DATA_SIZE, DataView, PlainSlice, SectorErrors, SectorSource, Track, TrackMode
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -39,25 +38,6 @@ class ConversionReport:
     dropped: list[str] = field(default_factory=list)
     edc_errors: SectorErrors = field(default_factory=SectorErrors)
     form2_sectors: SectorErrors = field(default_factory=SectorErrors)
-
-
-@contextlib.contextmanager
-def atomic_output(dst_path: str) -> Iterator[int]:
-    """A file descriptor whose content appears at ``dst_path`` only if the block succeeds."""
-    folder = os.path.dirname(os.path.abspath(dst_path))
-    fd, tmp = tempfile.mkstemp(prefix=".burnd-", suffix=".part", dir=folder)
-    try:
-        yield fd
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.replace(tmp, dst_path)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def write_all(fd: int, data: memoryview | bytes) -> None:
@@ -157,7 +137,7 @@ def convert_to_iso(
         chosen = choose_track(source, session, track)
         if not chosen.is_data:
             raise BadImage(f"{src_path}: track {chosen.number} is {chosen.mode.value}; only data tracks convert to ISO")
-        with atomic_output(dst_path) as fd:
+        with atomic_output(dst_path, durable=True) as fd:
             view = copy_view(source, chosen, fd, progress)
         report = ConversionReport(
             source.format, chosen, chosen.sectors, chosen.sectors * USER_DATA_SIZE,
@@ -255,7 +235,7 @@ def write_bin_cue(
     lba = 0  # disc address of the next sector, as a reader of the new cue will compute it
     frames = 0  # sectors written to the bin so far
     session = 1
-    with atomic_output(bin_path) as fd:
+    with atomic_output(bin_path, durable=True) as fd:
         for track in source.tracks:
             gap = track.pregap if track is not source.tracks[0] else 0
             if track.session != session:
@@ -276,7 +256,7 @@ def write_bin_cue(
                     progress(done, total)
             lba += track.sectors
             frames += track.sectors
-        with atomic_output(dst_cue_path) as cue_fd:
+        with atomic_output(dst_cue_path, durable=True) as cue_fd:
             write_all(cue_fd, ("\r\n".join(lines) + "\r\n").encode())
     return [dst_cue_path, bin_path]
 

@@ -183,6 +183,9 @@ class JobQueue:
         except BaseException as exc:
             record.error_name, record.error_message, extra = error_fields(exc)
             record.result.update(extra)
+            if job.interrupt:
+                record.error_name = DBUS_ERROR_PREFIX + "Interrupted"
+                record.error_message = f"burnd was stopped during this job: {record.error_message}"
             record.state = INTERRUPTED if job.interrupt else CANCELLED if isinstance(exc, Cancelled) else FAILED
             message = record.error_message
             if not isinstance(exc, BurndError):

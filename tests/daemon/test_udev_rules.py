@@ -3,7 +3,7 @@
 There is no optical drive here, so a loop device stands in: a test-only rule marks it
 ID_CDROM=1 first, exactly what 60-cdrom_id.rules does for a drive. The rules directory is a
 tmpfs in a private mount namespace, so the machine's udev configuration is never touched;
-the udev database (/run/udev, which `udevadm test` writes) gets a private tmpfs too.
+/run gets a private tmpfs too, since `udevadm test` writes the udev database there.
 A second run without the marker checks that other disks are left alone.
 """
 
@@ -36,7 +36,7 @@ def loop_device(tmp_path):
 def udev_test(name: str, marker: bool) -> dict[str, str]:
     extra = f"printf '%s\\n' 'SUBSYSTEM==\"block\", KERNEL==\"{name}\", ENV{{ID_CDROM}}=\"1\"' " \
             f"> /etc/udev/rules.d/00-test.rules && " if marker else ""
-    script = (f"mount -t tmpfs none /etc/udev/rules.d && mount -t tmpfs none /run/udev && {extra}cp {RULES} /etc/udev/rules.d/ && "
+    script = (f"mount -t tmpfs none /etc/udev/rules.d && mount -t tmpfs none /run && mkdir /run/udev && {extra}cp {RULES} /etc/udev/rules.d/ && "
               f"udevadm test --action=add /sys/class/block/{name}")
     out = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True, text=True, check=True)
     assert "70-burnd.rules" in out.stdout + out.stderr

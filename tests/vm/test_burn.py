@@ -60,6 +60,19 @@ def sg_raw_says(tool: dict[str, Any]) -> str:
     return f"{key.group(1).strip()} / {additional.group(1).strip()}"
 
 
+@pytest.fixture
+def xorriso(burn_scenario: Scenario) -> str:
+    """xorriso's -toc and -find listing of the burned disc."""
+    tool = guest_value(burn_scenario, "xorriso")
+    assert tool["returncode"] == 0, tool["stderr"]
+    return tool["stdout"]
+
+
+@pytest.fixture
+def refusal(burn_scenario: Scenario) -> dict[str, Any]:
+    return guest_value(burn_scenario, "refuse.oversized")
+
+
 class TestBurn:
     def test_engine_burns_with_the_dvd_plus_r_plan(self, burn_scenario: Scenario) -> None:
         result = guest_value(burn_scenario, "burn")
@@ -123,12 +136,6 @@ class TestTrayLock:
 class TestXorrisoReadsTheDisc:
     """xorriso (libburn + libisofs) in the same guest, after burnd released the drive."""
 
-    @pytest.fixture(scope="class")
-    def xorriso(self, burn_scenario: Scenario) -> str:
-        tool = guest_value(burn_scenario, "xorriso")
-        assert tool["returncode"] == 0, tool["stderr"]
-        return tool["stdout"]
-
     def test_toc_shows_one_closed_session_with_the_image(self, burn_scenario: Scenario, xorriso: str) -> None:
         assert re.search(r"^Media current: DVD-ROM$", xorriso, re.M)
         assert re.search(r"^Media status : is written , is closed$", xorriso, re.M)
@@ -164,10 +171,6 @@ class TestXorrisoReadsTheDisc:
 
 class TestOversizedImageIsRefused:
     """One block more than tgt's free space, on the blank disc, before the real burn."""
-
-    @pytest.fixture(scope="class")
-    def refusal(self, burn_scenario: Scenario) -> dict[str, Any]:
-        return guest_value(burn_scenario, "refuse.oversized")
 
     def test_refused_as_too_small(self, burn_scenario: Scenario, refusal: dict[str, Any]) -> None:
         free = free_blocks_of_track_information(guest_value(burn_scenario, "tool.read_track_information"))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from burnd.image.iso.entry import Kind
 from burnd.image.iso.nodes import HostFile, Node
-from burnd.image.iso.output import atomic_output
+from burnd.image.output import atomic_output
 from burnd.image.iso.writer import BootImage, CreateError, ImageWriter, Options
 
 __all__ = ["BootImage", "CreateError", "CreateReport", "create", "scan_tree", "source_date_epoch"]

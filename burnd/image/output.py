@@ -1,10 +1,11 @@
 """Atomic image output: write beside the destination, fsync, rename over it.
 
-Used by create and by edit's in-place mode, so a crash or error never leaves a half-written
-image under the final name (and an in-place edit never destroys the original)."""
+Used by create, edit's in-place mode and conversions, so a crash or error never leaves a
+half-written image under the final name (and an in-place edit never destroys the original)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ def atomic_output(path: str, durable: bool = False) -> Iterator[int]:
     """``durable`` adds an fsync before the rename: needed when replacing an existing image
     (in-place edit), where a crash must leave either the old or the new one."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, temp = tempfile.mkstemp(prefix=".burnd-", suffix=".iso.tmp", dir=directory)
+    fd, temp = tempfile.mkstemp(prefix=".burnd-", suffix=".part", dir=directory)
     try:
         yield fd
         if durable:
@@ -28,5 +29,6 @@ def atomic_output(path: str, durable: bool = False) -> Iterator[int]:
     except BaseException:
         if fd >= 0:
             os.close(fd)
-        os.unlink(temp)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
         raise
