@@ -13,9 +13,7 @@ Starts a private dbus-daemon and burnd with virtual burners, then measures:
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time

@@ -5,6 +5,7 @@
     group = "cdrom"                 # members may call methods (root always may)
     shutdown_timeout = 600          # seconds a running burn may take to finish on SIGTERM
     media_poll_msecs = 2000         # kernel media polling for managed drives where it is off
+    job_history = 1000              # ended jobs kept as D-Bus objects (all stay in the database)
     [[virtual_burner]]
     media = "bd-r"                  # any burnd.emu kind
     size = 20000                    # blocks (default: the medium's real capacity)
@@ -12,6 +13,7 @@
     name = "vburner0"
     group = "copies"
     autoload = true                 # a new blank medium after every eject
+    faults = ["sync: 2/04/08 x3"]   # burnd.emu.faults rules, for demos and tests
 
 Unknown keys are errors (a typo must not silently fall back to a default).
 """
@@ -23,15 +25,11 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from burnd.emu import MEDIA_KINDS
-from burnd.errors import BurndError
+from burnd.emu import MEDIA_KINDS, FaultPlan, FaultPlanError
+from burnd.errors import ConfigError
 
 DEFAULT_PATH = "/etc/burnd/burnd.toml"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-
-
-class ConfigError(BurndError):
-    dbus_name = "BadConfig"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +40,7 @@ class VirtualBurnerConfig:
     name: str | None = None
     group: str = ""
     autoload: bool = False
+    faults: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +50,7 @@ class Config:
     group: str = "cdrom"
     shutdown_timeout: float = 600.0
     media_poll_msecs: int = 2000
+    job_history: int = 1000
     virtual_burners: tuple[VirtualBurnerConfig, ...] = field(default=())
 
 
@@ -70,7 +70,8 @@ def _int_text(value: str, whole: str) -> int:
 
 def virtual_burner(table: dict[str, object], where: str) -> VirtualBurnerConfig:
     """One ``[[virtual_burner]]`` table (or CreateVirtualBurner's arguments), checked."""
-    allowed = {"media": str, "size": int, "backing": str, "name": str, "group": str, "autoload": bool}
+    allowed = {"media": str, "size": int, "backing": str, "name": str, "group": str, "autoload": bool,
+               "faults": list}
     _check_keys(table, allowed, where)
     media = table.get("media")
     if media not in MEDIA_KINDS:
@@ -79,12 +80,17 @@ def virtual_burner(table: dict[str, object], where: str) -> VirtualBurnerConfig:
     size = table.get("size")
     if size is not None and size <= 0:  # type: ignore[operator]
         raise ConfigError(f"{where}: size must be a positive number of 2048-byte blocks, not {size}")
+    faults = tuple(str(rule) for rule in table.get("faults", []))  # type: ignore[attr-defined]
+    try:
+        FaultPlan.parse(faults)
+    except FaultPlanError as exc:
+        raise ConfigError(f"{where}: {exc}; see burnd/emu/faults.py for the rule grammar") from None
     name = table.get("name")
     if name is not None and not NAME_PATTERN.match(str(name)):
         raise ConfigError(f"{where}: name {name!r} must be 1-64 letters, digits or underscores")
     return VirtualBurnerConfig(media=str(media), size=size, backing=table.get("backing"),  # type: ignore[arg-type]
                                name=name, group=str(table.get("group", "")),  # type: ignore[arg-type]
-                               autoload=bool(table.get("autoload", False)))
+                               autoload=bool(table.get("autoload", False)), faults=faults)
 
 
 def _check_keys(table: dict[str, object], allowed: dict[str, type], where: str) -> None:
@@ -108,7 +114,7 @@ def parse(text: str, where: str = "config") -> Config:
     if not isinstance(burners, list):
         raise ConfigError(f"{where}: virtual_burner must be an array of tables ([[virtual_burner]])")
     _check_keys(data, {"state_dir": str, "bus": str, "group": str, "shutdown_timeout": float,
-                       "media_poll_msecs": int}, where)
+                       "media_poll_msecs": int, "job_history": int}, where)
     config = Config(**{k: (float(v) if k == "shutdown_timeout" else v) for k, v in data.items()})
     return replace(config, virtual_burners=tuple(
         virtual_burner(table, f"{where}: virtual_burner #{n + 1}") for n, table in enumerate(burners)))

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sqlite3
 from pathlib import Path
 from typing import Any
 
-from dbus_fast import BusType, RequestNameReply
+from dbus_fast import AuthError, BusType, DBusError, RequestNameReply
 from dbus_fast.aio import MessageBus
 
 from burnd.config import Config, ConfigError, VirtualBurnerConfig, virtual_burner
@@ -32,8 +33,10 @@ from burnd.service.manager import Service
 log = logging.getLogger("burnd")
 
 
-class NameTaken(BurndError):
-    dbus_name = "NameTaken"
+class StartupError(BurndError):
+    """burnd cannot start: its bus, its name or its state directory is unavailable."""
+
+    dbus_name = "StartupFailed"
 
 
 def connect_args(bus: str) -> dict[str, Any]:
@@ -58,23 +61,29 @@ class Daemon:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.store = JobStore(self.state_dir / "jobs.sqlite")
-        self.bus = await MessageBus(negotiate_unix_fd=True, **connect_args(self.config.bus)).connect()
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            self.store = JobStore(self.state_dir / "jobs.sqlite")
+        except (OSError, sqlite3.Error) as exc:
+            raise StartupError(f"cannot use the state directory {self.state_dir} ({exc}); create it writable for "
+                               f"burnd or pass --state-dir") from None
+        try:
+            self.bus = await MessageBus(negotiate_unix_fd=True, **connect_args(self.config.bus)).connect()
+        except (OSError, DBusError, AuthError) as exc:
+            raise StartupError(f"cannot connect to the {self.config.bus} bus ({exc}); start dbus, or pick another "
+                               f"bus with --bus session|system|ADDRESS") from None
         self.bus.add_message_handler(note_sender)
-        self.service = Service(self.bus, Authority(self.bus, self.config.group))
+        self.service = Service(self.bus, Authority(self.bus, self.config.group), self, self.config.job_history)
         self.queue = JobQueue(self.store, self.drives.get, self.service, loop)
-        self.service.queue = self.queue
-        self.service.create_virtual = self.create_virtual
-        self.service.remove_virtual = self.remove_virtual
+        self.service.attach(self.queue)
         self.bus.export(ROOT_PATH, self.service.manager)
-        for job in self.queue.recover():
+        for job in self.queue.recover(self.config.job_history):
             self.service.job_added(job)
         await self._add_virtual_burners()
         self._start_udev(loop)
         reply = await self.bus.request_name(BUS_NAME)
         if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
-            raise NameTaken(f"another process owns {BUS_NAME} on this bus; stop it (systemctl stop burnd) first")
+            raise StartupError(f"another process owns {BUS_NAME} on this bus; stop it (systemctl stop burnd) first")
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._signal)
         log.info("burnd ready on the %s bus with %d drive(s)", self.config.bus, len(self.drives))
@@ -120,12 +129,12 @@ class Daemon:
 
     def _spec(self, name: str, burner: VirtualBurnerConfig) -> VirtualSpec:
         backing = Path(burner.backing) if burner.backing else self.state_dir / "virtual" / f"{name}.img"
-        return VirtualSpec(burner.media, burner.size, backing, burner.autoload)
+        return VirtualSpec(burner.media, burner.size, backing, burner.autoload, burner.faults)
 
     async def _add_virtual_burners(self) -> None:
         configured = [(b.name or f"vburner{n}", b) for n, b in enumerate(self.config.virtual_burners)]
         flagged = [(b.name or f"virtual{n}", b) for n, b in enumerate(self.extra_burners)]
-        stored = [(s.name, VirtualBurnerConfig(s.media, s.size, None, s.name, s.group, s.autoload))
+        stored = [(s.name, VirtualBurnerConfig(s.media, s.size, None, s.name, s.group, s.autoload, s.faults))
                   for s in self.store.burners()]
         for name, burner in configured + flagged + stored:
             if name in self.drives:
@@ -144,7 +153,8 @@ class Daemon:
         spec = self._spec(name, burner)
         remove_backing(spec)
         drive = await self.add_drive(virtual_drive(name, spec, burner.group))
-        self.store.add_burner(StoredBurner(name, burner.media, burner.size, burner.group, burner.autoload))
+        self.store.add_burner(StoredBurner(name, burner.media, burner.size, burner.group, burner.autoload,
+                                           burner.faults))
         return drive
 
     async def remove_virtual(self, drive_id: str) -> None:
@@ -181,6 +191,8 @@ class Daemon:
     async def _uevent(self, event: udev.UEvent) -> None:
         if not udev.is_optical(event.sys_name, event.properties):
             return
+        log.debug("uevent %s %s %s", event.action, event.sys_name,
+                  " ".join(f"{k}={v}" for k, v in event.properties.items() if k.startswith("DISK_")))
         drive = next((d for d in self.drives.values() if d.sys_name == event.sys_name), None)
         if event.action == "remove" and drive is not None:
             await self.drop_drive(drive.id)

@@ -50,6 +50,18 @@ class NotAnOpticalDrive(DeviceError):
     dbus_name = "NotAnOpticalDrive"
 
 
+class NotAuthorized(BurndError):
+    """The caller may not do this (not root, not in burnd's group, or not the job's owner)."""
+
+    dbus_name = "NotAuthorized"
+
+
+class ConfigError(BurndError):
+    """The configuration file (or a setting passed on the command line) is invalid."""
+
+    dbus_name = "BadConfig"
+
+
 class DriveTimeout(BurndError):
     """The drive did not become ready, or a command did not finish, in the allowed time."""
 

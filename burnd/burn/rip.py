@@ -48,9 +48,14 @@ class RipResult:
                 f"zeros and listed in {self.map_path} — the image is incomplete")
 
 
-def data_extent(report: MediaReport) -> int:
-    """Blocks worth reading: the end of the last recorded track (without a TAO CD's run-out),
-    or the whole capacity of overwritable media."""
+def data_extent(report: MediaReport, trim_runout: bool = True) -> int:
+    """Blocks worth reading: the end of the last recorded track, or the whole capacity of
+    overwritable media.
+
+    A CD track whose length only the TOC gives may end in a TAO run-out (2 unreadable blocks);
+    ``trim_runout`` leaves them out. A pressed CD has none, so where a file system states its
+    own size the caller bounds that size by the untrimmed end instead.
+    """
     if report.overwritable or not report.tracks:
         return report.capacity_blocks
     recorded = [t for t in report.tracks if not t.blank]
@@ -59,7 +64,9 @@ def data_extent(report: MediaReport) -> int:
     last = recorded[-1]
     end = last.start + (last.size if last.last_recorded is None else last.last_recorded - last.start + 1)
     cd = report.profile is not None and report.profile.is_cd
-    return max(end - CD_RUNOUT, last.start) if cd and last.last_recorded is None else end
+    if trim_runout and cd and last.last_recorded is None:
+        return max(end - CD_RUNOUT, last.start)
+    return end
 
 
 def _extent(drive: OpticalDrive, report: MediaReport) -> int:
@@ -68,13 +75,13 @@ def _extent(drive: OpticalDrive, report: MediaReport) -> int:
     Bounded by the recorded data, so a volume size larger than what was burned never makes
     the rip read (and map as bad) blocks that were never written.
     """
-    recorded = data_extent(report)
+    recorded = data_extent(report, trim_runout=False)
     last = max((t.start for t in report.tracks if not t.blank), default=0)
     for start in dict.fromkeys((last, 0)):
         blocks = iso_volume_blocks(drive, start)
         if blocks:
             return min(start + blocks, recorded) if recorded else start + blocks
-    return recorded
+    return data_extent(report)
 
 
 class _BadMap:

@@ -19,7 +19,7 @@ from pathlib import Path
 from burnd.burn.device import open_exclusive
 from burnd.devices.media import DriveSnapshot, snapshot
 from burnd.drive import OpticalDrive
-from burnd.emu import VirtualBurner
+from burnd.emu import FaultPlan, VirtualBurner
 from burnd.emu.backing import SIDECAR_SUFFIX
 from burnd.errors import BurndError
 from burnd.scsi.sense import NoMedium
@@ -38,6 +38,7 @@ class VirtualSpec:
     size: int | None
     backing: Path
     autoload: bool = False
+    faults: tuple[str, ...] = ()
 
 
 class ManagedDrive:
@@ -130,15 +131,26 @@ class ManagedDrive:
     def wait_for_writable(self, since: int, cancel: threading.Event) -> None:
         """Block until a medium change after generation ``since`` brings a blank/overwritable disc."""
         while not cancel.is_set():
-            with self._changed:
-                self._changed.wait_for(lambda: self._generation != since or cancel.is_set())
-                since = self._generation
-            if cancel.is_set():
-                return
-            if self.refresh().writable:
+            since = self._next_change(since, cancel)
+            if not cancel.is_set() and self.refresh().writable:
                 return
 
+    def _next_change(self, since: int, cancel: threading.Event) -> int:
+        with self._changed:
+            self._changed.wait_for(lambda: self._generation != since or cancel.is_set())
+            return self._generation
+
     # ------------------------------------------------------------------ any thread
+
+    def announce(self, sysfs: str = "/sys") -> None:
+        """Make the kernel send a "change" uevent for a real drive after burnd changed its disc:
+        nothing else does (reference §6.3), and udisks/desktops only look again on an event."""
+        if not self.sys_name:
+            return
+        try:
+            Path(sysfs, "block", self.sys_name, "uevent").write_text("change")
+        except OSError as exc:
+            log.warning("%s: cannot announce the media change to udev: %s", self.id, exc)
 
     @property
     def generation(self) -> int:
@@ -170,7 +182,7 @@ def virtual_drive(drive_id: str, spec: VirtualSpec, group: str = "") -> ManagedD
     """A ManagedDrive over a VirtualBurner whose disc lives in ``spec.backing`` (kept across restarts)."""
     spec.backing.parent.mkdir(parents=True, exist_ok=True)
     burner = VirtualBurner(media=spec.media, backing=str(spec.backing), capacity=spec.size, name=drive_id,
-                           busy_seconds=0.05)
+                           busy_seconds=0.05, faults=FaultPlan.parse(spec.faults))
     return ManagedDrive(drive_id, burner=burner, group=group, virtual=spec)
 
 

@@ -17,10 +17,6 @@ class NoSuchGroup(BurndError):
     dbus_name = "NoSuchGroup"
 
 
-class NotAuthorized(BurndError):
-    dbus_name = "NotAuthorized"
-
-
 class NotCancelable(BurndError):
     dbus_name = "NotCancelable"
 

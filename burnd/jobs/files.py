@@ -24,7 +24,7 @@ _KEEP = ctypes.c_long(-1)
 
 
 class PositionalFile(io.RawIOBase):
-    """A read-only, seekable view of an fd with a private offset (takes ownership of ``fd``)."""
+    """A read-only, seekable view of an fd with a private offset; the caller keeps owning ``fd``."""
 
     def __init__(self, fd: int) -> None:
         super().__init__()
@@ -58,11 +58,6 @@ class PositionalFile(io.RawIOBase):
     def tell(self) -> int:
         return self._pos
 
-    def close(self) -> None:
-        if not self.closed:
-            os.close(self._fd)
-        super().close()
-
 
 def size_of(fd: int) -> int:
     """Bytes in a regular file or block device."""
@@ -72,12 +67,16 @@ def size_of(fd: int) -> int:
     return info.st_size
 
 
-def check_image_fd(fd: int) -> str | None:
-    """Refuse what cannot be burned from (pipes, sockets, directories); the fd's path, if any."""
+def check_image_fd(fd: int) -> None:
+    """Refuse what cannot be burned from (pipes, sockets, directories)."""
     info = os.fstat(fd)
     if not (stat.S_ISREG(info.st_mode) or stat.S_ISBLK(info.st_mode)):
         raise BadImage("the image must be a regular file or a block device, not a pipe or socket — save it "
                        "to a file first and pass that")
+
+
+def fd_path(fd: int) -> str | None:
+    """The path an fd was opened by, recorded so the file can be reopened after a restart."""
     try:
         path = os.readlink(f"/proc/self/fd/{fd}")
     except OSError:

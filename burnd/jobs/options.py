@@ -21,7 +21,7 @@ FORMAT = {"spare_areas": bool, "restricted_overwrite": bool, "force": bool}
 RIP = {"size": int}
 EJECT: dict[str, type] = {}
 LOAD = {"media": str}
-VIRTUAL = {"size": int, "name": str, "group": str, "autoload": bool}
+VIRTUAL = {"size": int, "name": str, "group": str, "autoload": bool, "faults": list}
 NONE: dict[str, type] = {}
 
 MAX_COPIES = 1000
@@ -36,7 +36,10 @@ def check(options: dict[str, Any], spec: dict[str, type], method: str) -> dict[s
         if kind is None:
             known = ", ".join(sorted(spec)) or "none"
             raise InvalidOption(f"{method} has no option {key!r} (known: {known}); check the spelling")
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        if kind is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[key] = list(value)
+            continue
+        if kind is list or not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise InvalidOption(f"{method} option {key} must be a {_type_name(kind)}, got "
                                 f"{type(value).__name__} {value!r}")
         if kind is int and value < 0:
@@ -52,4 +55,5 @@ def check(options: dict[str, Any], spec: dict[str, type], method: str) -> dict[s
 
 
 def _type_name(kind: type) -> str:
-    return {bool: "boolean (b)", int: "unsigned integer (u or t)", str: "string (s)"}[kind]
+    return {bool: "boolean (b)", int: "unsigned integer (u or t)", str: "string (s)",
+            list: "array of strings (as)"}[kind]

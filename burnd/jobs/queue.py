@@ -29,8 +29,6 @@ from burnd.jobs.store import CANCELLED, FAILED, INTERRUPTED, QUEUED, RUNNING, SU
 log = logging.getLogger("burnd.jobs")
 
 SAVE_INTERVAL = 1.0
-HISTORY = 100
-"""Ended jobs from earlier runs that are exported again at start."""
 FILE_KINDS = frozenset({"write", "verify", "rip"})
 
 
@@ -91,15 +89,17 @@ class JobQueue:
         self._wake: dict[str, asyncio.Event] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._running: dict[str, LiveJob] = {}
+        self._quiet = asyncio.Event()
+        self._quiet.set()
         self.accepting = True
 
     # ------------------------------------------------------------------ start, submit
 
-    def recover(self) -> list[LiveJob]:
+    def recover(self, history: int) -> list[LiveJob]:
         """Load the store after a restart: queued jobs keep their order; running ones are interrupted;
-        the last HISTORY ended jobs stay visible."""
+        the last ``history`` ended jobs stay visible."""
         queued, interrupted = self.store.recover()
-        for record in self.store.recent(HISTORY):
+        for record in self.store.recent(history):
             self._remember(LiveJob(record))
         for record in interrupted:
             self._remember(LiveJob(record))
@@ -130,6 +130,12 @@ class JobQueue:
         self._pending[drive].append(job)
         if drive in self._wake:
             self._wake[drive].set()
+
+    def forget(self, job_id: int) -> None:
+        """Drop an ended job from memory (it stays in the store)."""
+        job = self.jobs.get(job_id)
+        if job is not None and job.record.terminal:
+            del self.jobs[job_id]
 
     def queued_on(self, drive_id: str) -> int:
         return len(self._pending.get(drive_id, ())) + (drive_id in self._running)
@@ -172,6 +178,7 @@ class JobQueue:
         record.state, record.started = RUNNING, time.time()
         self.store.save(record)
         self._running[drive.id] = job
+        self._quiet.clear()
         self._change(job, {"State": RUNNING, "Phase": "preparing", "StartTime": int(record.started * 1e6)})
         self._events.drive_changed(drive)
         success, message = False, ""
@@ -197,17 +204,18 @@ class JobQueue:
             record.finished = time.time()
             self.store.save(record)
             del self._running[drive.id]
-            self._finish(job, success, message)
+            if not self._running:
+                self._quiet.set()
+            drive.announce()
             await self._loop.run_in_executor(drive.executor, drive.refresh)
             self._events.drive_changed(drive)
+            self._finish(job, success, message)
 
     async def _context(self, drive: ManagedDrive, job: LiveJob) -> runner.JobContext:
         record = job.record
         if record.kind in FILE_KINDS and job.fd is None:
             job.fd = await self._loop.run_in_executor(None, self._reopen, record)
         file = PositionalFile(job.fd) if record.kind in ("write", "verify") and job.fd is not None else None
-        if file is not None:
-            job.fd = None
         out_path = f"/proc/self/fd/{job.fd}" if record.kind == "rip" else None
 
         def report(changes: dict[str, Any]) -> None:
@@ -247,6 +255,16 @@ class JobQueue:
             job.saved_at = time.monotonic()
             self.store.save(record)
         self._change(job, changes)
+        if not self.accepting:
+            self._interrupt_if_idle(job)
+
+    def _interrupt_if_idle(self, job: LiveJob) -> None:
+        """During shutdown a job waiting for a blank disc has nothing in flight: interrupt it
+        now (its finished copies stay recorded) instead of holding the daemon until a disc
+        arrives or the shutdown timeout passes."""
+        if job.props.get("Phase") == runner.WAITING_FOR_BLANK and not job.cancel.is_set():
+            job.interrupt = True
+            self.cancel(job)
 
     def _change(self, job: LiveJob, changes: dict[str, Any]) -> None:
         fresh = {k: v for k, v in changes.items() if job.props.get(k) != v}
@@ -287,11 +305,13 @@ class JobQueue:
     async def shutdown(self, timeout: float, force: asyncio.Event) -> None:
         """Stop taking work; let running jobs finish, or interrupt them on ``force`` or timeout."""
         self.accepting = False
-        running = [t for t in self._workers.values()]
+        running = list(self._workers.values())
+        for job in list(self._running.values()):
+            self._interrupt_if_idle(job)
         if self._running:
             log.info("waiting up to %g s for %d running job(s) to finish", timeout, len(self._running))
             forced = asyncio.ensure_future(force.wait())
-            done = asyncio.ensure_future(self._idle())
+            done = asyncio.ensure_future(self._quiet.wait())
             await asyncio.wait({forced, done}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             forced.cancel()
             if self._running:
@@ -303,7 +323,3 @@ class JobQueue:
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
-
-    async def _idle(self) -> None:
-        while self._running:
-            await asyncio.sleep(0.05)

@@ -18,6 +18,7 @@ from burnd.burn.progress import ProgressEvent
 from burnd.devices.drive import ManagedDrive
 from burnd.drive import OpticalDrive
 from burnd.errors import BadImage
+from burnd.scsi.mmc import BLOCK_SIZE
 
 WAITING_FOR_BLANK = "waiting for blank medium"
 HASH_CHUNK = 1 << 20
@@ -134,7 +135,7 @@ def _verify(ctx: JobContext) -> dict[str, Any]:
 def _medium(ctx: JobContext, action: Callable[[OpticalDrive], Any]) -> dict[str, Any]:
     with ctx.drive.session(exclusive=True) as drive:
         report = action(drive)
-    return {"media": report.profile.name if report.profile else "", "free_bytes": report.free_blocks * 2048}
+    return {"media": report.profile.name if report.profile else "", "free_bytes": report.free_blocks * BLOCK_SIZE}
 
 
 def _blank(ctx: JobContext) -> dict[str, Any]:
@@ -152,8 +153,8 @@ def _format(ctx: JobContext) -> dict[str, Any]:
 def _rip(ctx: JobContext) -> dict[str, Any]:
     assert ctx.out_path is not None
     size = ctx.options.get("size")
-    blocks = -(-size // 2048) if size else None
+    blocks = -(-size // BLOCK_SIZE) if size else None
     with ctx.drive.session() as drive:
         result = engine.rip(drive, ctx.out_path, blocks=blocks, progress=_progress(ctx), cancel=ctx.cancel)
-    return {"sha256": result.sha256, "bytes": result.blocks * 2048,
+    return {"sha256": result.sha256, "bytes": result.blocks * BLOCK_SIZE,
             "bad_ranges": [[first, count] for first, count in result.bad_runs]}

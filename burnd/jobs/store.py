@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS virtual_burners (
     media TEXT NOT NULL,
     size INTEGER,
     grp TEXT NOT NULL,
-    autoload INTEGER NOT NULL
+    autoload INTEGER NOT NULL,
+    faults TEXT NOT NULL DEFAULT '[]'
 );
 """
 
@@ -90,6 +91,7 @@ class StoredBurner:
     size: int | None
     group: str
     autoload: bool
+    faults: tuple[str, ...] = ()
 
 
 class JobStore:
@@ -158,12 +160,13 @@ class JobStore:
                           *r[9:16], json.loads(r[16]), r[17], r[18]) for r in rows]
 
     def burners(self) -> list[StoredBurner]:
-        rows = self._db.execute("SELECT name, media, size, grp, autoload FROM virtual_burners ORDER BY name")
-        return [StoredBurner(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+        rows = self._db.execute("SELECT name, media, size, grp, autoload, faults FROM virtual_burners ORDER BY name")
+        return [StoredBurner(r[0], r[1], r[2], r[3], bool(r[4]), tuple(json.loads(r[5]))) for r in rows]
 
     def add_burner(self, burner: StoredBurner) -> None:
-        self._tx("INSERT OR REPLACE INTO virtual_burners VALUES (?, ?, ?, ?, ?)",
-                 (burner.name, burner.media, burner.size, burner.group, int(burner.autoload)))
+        self._tx("INSERT OR REPLACE INTO virtual_burners VALUES (?, ?, ?, ?, ?, ?)",
+                 (burner.name, burner.media, burner.size, burner.group, int(burner.autoload),
+                  json.dumps(burner.faults)))
 
     def remove_burner(self, name: str) -> None:
         self._tx("DELETE FROM virtual_burners WHERE name = ?", (name,))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
-from burnd.jobs.errors import NotAuthorized
+from burnd.errors import NotAuthorized
 
 current_sender: contextvars.ContextVar[str] = contextvars.ContextVar("current_sender", default="")
 CACHE_SIZE = 1024

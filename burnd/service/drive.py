@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method
 
@@ -19,6 +19,7 @@ from burnd.jobs import options as opts
 from burnd.jobs.errors import InvalidOption
 from burnd.jobs.files import check_image_fd
 from burnd.jobs.options import check
+from burnd.jobs.runner import WAITING_FOR_BLANK
 from burnd.service import DRIVES_PATH, INTERFACE
 from burnd.service.errors import dbus_errors
 from burnd.service.job import job_path
@@ -194,13 +195,18 @@ class DriveInterface(ServiceInterface):
                                 f"{', '.join(MEDIA_KINDS)}")
         await self._mechanics("load a disc", lambda: self.drive.load(media))
 
-    async def _mechanics(self, action: str, work: Any) -> None:
+    async def _mechanics(self, action: str, work: Callable[[], None]) -> None:
+        """Run tray work on the drive's thread — or, while its job waits for a blank disc (and
+        so holds that thread), on another one: that is how the waited-for disc gets in."""
         await self._service.authority.require(action)
         running = self._service.queue.running_on(self.drive.id)
-        if running is not None:
+        loop = asyncio.get_running_loop()
+        if running is None:
+            await loop.run_in_executor(self.drive.executor, work)
+            await loop.run_in_executor(self.drive.executor, self.drive.refresh)
+            self.publish()
+        elif running.props.get("Phase") == WAITING_FOR_BLANK:
+            await loop.run_in_executor(None, work)
+        else:
             raise DeviceBusy(f"{self.drive.id} is running job {running.id}; wait for it to end or cancel it, "
                              f"then {action}")
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.drive.executor, work)
-        await loop.run_in_executor(self.drive.executor, self.drive.refresh)
-        self.publish()

@@ -9,7 +9,7 @@ from typing import Any
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method, signal
 
 from burnd.jobs import options as opts
-from burnd.jobs.errors import NotAuthorized
+from burnd.errors import NotAuthorized
 from burnd.jobs.options import check
 from burnd.jobs.queue import JobQueue, LiveJob
 from burnd.jobs.store import QUEUED, RUNNING

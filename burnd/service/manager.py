@@ -7,8 +7,9 @@ changed republishes its properties.
 
 from __future__ import annotations
 
+import collections
 import os
-from typing import Any, Callable
+from typing import Any, Protocol
 
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method
@@ -17,10 +18,10 @@ import burnd
 from burnd.devices.drive import ManagedDrive
 from burnd.jobs import options as opts
 from burnd.jobs.errors import NoSuchDrive, NoSuchGroup
-from burnd.jobs.files import check_image_fd
+from burnd.jobs.files import check_image_fd, fd_path
 from burnd.jobs.options import check
 from burnd.jobs.queue import JobQueue, LiveJob
-from burnd.service import INTERFACE, ROOT_PATH
+from burnd.service import INTERFACE
 from burnd.service.auth import Authority
 from burnd.service.drive import DriveInterface, drive_path
 from burnd.service.errors import dbus_errors
@@ -29,18 +30,35 @@ from burnd.service.job import JobInterface
 R = PropertyAccess.READ
 
 
-class Service:
-    """Owns the exported objects; the daemon gives it the bus, the queue and the drive hooks."""
+class VirtualBurners(Protocol):
+    """What the daemon does for CreateVirtualBurner / RemoveVirtualBurner."""
 
-    def __init__(self, bus: MessageBus, authority: Authority) -> None:
+    async def create_virtual(self, media: str, options: dict[str, Any]) -> ManagedDrive: ...
+    async def remove_virtual(self, drive_id: str) -> None: ...
+
+
+class Service:
+    """Owns the exported objects. The queue reports to the service and the service submits to
+    the queue, so the daemon creates the service first and hands it the queue (``attach``)."""
+
+    def __init__(self, bus: MessageBus, authority: Authority, burners: VirtualBurners, history: int = 1000) -> None:
         self.bus = bus
         self.authority = authority
-        self.queue: JobQueue = None  # type: ignore[assignment]  # set by the daemon before export
+        self.burners = burners
+        self.history = history
+        self._ended: collections.deque[int] = collections.deque()
+        self._queue: JobQueue | None = None
         self.drives: dict[str, DriveInterface] = {}
         self.jobs: dict[int, JobInterface] = {}
         self.manager = ManagerInterface(self)
-        self.create_virtual: Callable[[str, dict[str, Any]], Any] | None = None
-        self.remove_virtual: Callable[[str], Any] | None = None
+
+    def attach(self, queue: JobQueue) -> None:
+        self._queue = queue
+
+    @property
+    def queue(self) -> JobQueue:
+        assert self._queue is not None, "Service.attach(queue) first"
+        return self._queue
 
     # ------------------------------------------------------------------ drives
 
@@ -85,12 +103,12 @@ class Service:
         """Authorize the caller, commit the job, return its path; ``fd`` is closed on refusal."""
         try:
             caller = await self.authority.require(f"{kind} on a drive")
-            path = check_image_fd(fd) if fd is not None and kind != "rip" else _fd_path(fd)
         except BaseException:
             if fd is not None:
                 os.close(fd)
             raise
         total = copies if copies is not None else options.get("copies", 1)
+        path = fd_path(fd) if fd is not None else None
         job = self.queue.submit(drive_id, kind, options, fd, path, caller.uid, caller.gid, caller.groups,
                                 copy, total)
         return self.jobs[job.id].path
@@ -99,6 +117,8 @@ class Service:
         interface = JobInterface(job, self.queue, self.authority)
         self.jobs[job.id] = interface
         self.bus.export(interface.path, interface)
+        if job.record.terminal:
+            self._retire(job.id)
 
     def job_changed(self, job: LiveJob, changes: dict[str, Any]) -> None:
         interface = self.jobs.get(job.id)
@@ -109,16 +129,17 @@ class Service:
         interface = self.jobs.get(job.id)
         if interface is not None:
             interface.complete(success, message)
+            self._retire(job.id)
 
-
-def _fd_path(fd: int | None) -> str | None:
-    if fd is None:
-        return None
-    try:
-        path = os.readlink(f"/proc/self/fd/{fd}")
-    except OSError:
-        return None
-    return path if path.startswith("/") else None
+    def _retire(self, job_id: int) -> None:
+        """Keep the newest ``history`` ended jobs exported; older ones live on in the store only."""
+        self._ended.append(job_id)
+        while len(self._ended) > self.history:
+            old = self._ended.popleft()
+            interface = self.jobs.pop(old, None)
+            if interface is not None:
+                self.bus.unexport(interface.path, interface)
+            self.queue.forget(old)
 
 
 class ManagerInterface(ServiceInterface):
@@ -145,8 +166,7 @@ class ManagerInterface(ServiceInterface):
     async def CreateVirtualBurner(self, media: "s", options: "a{sv}") -> "o":
         checked = check(options, opts.VIRTUAL, "CreateVirtualBurner")
         await self._service.authority.require("create virtual burners")
-        assert self._service.create_virtual is not None
-        drive = await self._service.create_virtual(media, checked)
+        drive = await self._service.burners.create_virtual(media, checked)
         return drive_path(drive.id)
 
     @method()
@@ -155,8 +175,7 @@ class ManagerInterface(ServiceInterface):
         check(options, opts.NONE, "RemoveVirtualBurner")
         await self._service.authority.require("remove virtual burners")
         interface = self._service.find_drive(drive)
-        assert self._service.remove_virtual is not None
-        await self._service.remove_virtual(interface.drive.id)
+        await self._service.burners.remove_virtual(interface.drive.id)
 
     @method()
     @dbus_errors

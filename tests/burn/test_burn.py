@@ -332,3 +332,19 @@ def test_rip_uses_the_iso_size(make_rig, tmp_path) -> None:  # type: ignore[no-u
     result = rip(rig.drive, str(tmp_path / "back.iso"))
     assert (tmp_path / "back.iso").read_bytes() == iso.read_bytes()
     assert result.blocks * 2048 == iso.stat().st_size
+
+
+def test_rip_of_a_pressed_cd_keeps_its_last_blocks(make_rig, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A pressed CD has no TAO run-out: the ISO's volume size is the whole image, to the block.
+
+    The drive here answers READ TRACK INFORMATION with 5/20/00, as QEMU's scsi-cd does, so the
+    track's length comes from the TOC."""
+    from tests.fixtures.burn_sessions import have_genisoimage, master
+
+    if not have_genisoimage():
+        pytest.skip("genisoimage is not installed (Debian package genisoimage)")
+    iso = master({"f.bin": image_bytes(100_000)}, tmp_path / "pressed.iso")
+    rig = make_rig("cd-rom", read_only_image=str(iso), faults=["0x52: 5/20/00"])
+    result = rip(rig.drive, str(tmp_path / "back.iso"))
+    assert result.blocks * 2048 == iso.stat().st_size
+    assert (tmp_path / "back.iso").read_bytes() == iso.read_bytes()

@@ -15,10 +15,6 @@ import pytest
 from tests.daemon.harness import Burnd, Client, PrivateBus
 from tests.daemon.images import make_iso
 
-for tool in ("dbus-daemon", "busctl"):
-    if shutil.which(tool) is None:
-        pytest.skip(f"{tool} is not installed (Debian packages dbus-daemon, systemd)", allow_module_level=True)
-
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[Path]:
@@ -31,6 +27,9 @@ def world() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def bus(world: Path) -> Iterator[PrivateBus]:
+    for tool in ("dbus-daemon", "busctl"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (Debian packages dbus-daemon, systemd)")
     private = PrivateBus(world / "bus")
     yield private
     private.stop()

@@ -84,11 +84,11 @@ class Burnd:
         self.log = state_dir.parent / f"{state_dir.name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Burnd:
+    def start(self, timeout: float = 30) -> Burnd:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "burnd", "--bus", self.bus.address, "--state-dir", str(self.state_dir),
              *self.args], stderr=open(self.log, "ab"), cwd=REPO)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + timeout
         while not name_owned(self.bus.address):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"burnd did not start: {self.log.read_text()}")
@@ -106,8 +106,11 @@ class Burnd:
 
 
 def name_owned(address: str) -> bool:
-    result = subprocess.run(["busctl", f"--address={address}", "status", NAME], capture_output=True)
-    return result.returncode == 0
+    """Asks the bus daemon only (``busctl status`` also inspects the owner's process, which
+    fails inside the VM guest's chroot)."""
+    result = subprocess.run(["busctl", f"--address={address}", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                             "org.freedesktop.DBus", "NameHasOwner", "s", NAME], capture_output=True, text=True)
+    return result.stdout.strip() == "b true"
 
 
 class Client:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
+from tests.daemon.clients_common import PYTHON, needs_dbus_python
 from tests.daemon.harness import ROOT
-
-PYTHON = "/usr/bin/python3"
 
 WRITE_CLIENT = """
 import os, sys, dbus
@@ -49,14 +47,6 @@ for call in (lambda: drive.Blank({}, dbus_interface="org.burnd.Burnd1.Drive"),
     except dbus.DBusException as exc:
         print(exc.get_dbus_name())
 """
-
-
-def _have_dbus_python() -> bool:
-    return Path(PYTHON).exists() and subprocess.run([PYTHON, "-c", "import dbus, gi"], capture_output=True).returncode == 0
-
-
-needs_dbus_python = pytest.mark.skipif(not _have_dbus_python(),
-                                       reason="/usr/bin/python3 lacks dbus-python or gi (python3-dbus, python3-gi)")
 
 
 def test_busctl_introspects_and_reads(start_burnd, bus):

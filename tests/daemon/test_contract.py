@@ -11,7 +11,8 @@ OBJECTS = {"org.burnd.Burnd1.Manager": ROOT, "org.burnd.Burnd1.Drive": f"{ROOT}/
 
 
 def shape(node: Node, name: str) -> dict:
-    """Names and types of everything (out-argument and signal-argument names are documentation; dbus-fast omits them)."""
+    """Names and types of everything; out-argument and signal-argument names are documentation
+    (dbus-fast does not publish them), so only their types count."""
     interface = next(i for i in node.interfaces if i.name == name)
     return {
         "methods": {m.name: ([(a.name, a.signature) for a in m.in_args], [a.signature for a in m.out_args])

@@ -100,6 +100,25 @@ def test_copies_on_one_autoloading_drive(start_burnd, bus, iso):
     assert job["Result"]["copies_done"] == 3 and job["Copy"] == 3
 
 
+def test_copies_continue_when_a_blank_disc_is_loaded(start_burnd, bus, iso):
+    start_burnd("--virtual-burner", "bd-r:4000")
+
+    async def scenario(c: Client):
+        job = await c.write("virtual0", iso, copies=2)
+        for _ in range(400):
+            if await c.job(job, "Phase") == "waiting for blank medium":
+                break
+            await asyncio.sleep(0.05)
+        busy = await c.drive("virtual0", "Busy")
+        await c.submit("virtual0", "Load", media="bd-r")
+        return busy, await c.finished(job)
+
+    busy, job = run(scenario, bus.address)
+    assert busy is True
+    assert job["State"] == "succeeded", job["ErrorMessage"]
+    assert job["Result"]["copies_done"] == 2 and job["Copy"] == 2
+
+
 def test_cancel_while_waiting_for_blank_and_cancel_queued(start_burnd, bus, iso):
     start_burnd("--virtual-burner", "bd-r:4000")
 
@@ -219,3 +238,34 @@ def _s(value: str) -> Variant:
 
 def _b(value: bool) -> Variant:
     return Variant("b", value)
+
+
+def test_failures_after_writing_began(start_burnd, bus, iso):
+    start_burnd()
+
+    async def scenario(c: Client):
+        for name, rule in (("badwrite", "write lba>=100: 3/0C/00"), ("badread", "read lba>=100: 3/11/00")):
+            await c.call(ROOT, "org.burnd.Burnd1.Manager", "CreateVirtualBurner", "sa{sv}",
+                         ["bd-r", {"size": _u(4000), "name": _s(name), "faults": Variant("as", [rule])}])
+        return await c.run("badwrite", "Write", iso), await c.run("badread", "Write", iso)
+
+    write_failed, verify_failed = run(scenario, bus.address)
+    assert write_failed["ErrorName"] == ERR + "WriteFailed"
+    assert 0 < write_failed["Result"]["blocks_written"] <= 100
+    assert verify_failed["ErrorName"] == ERR + "VerifyMismatch"
+    assert 64 <= verify_failed["Result"]["bad_first_lba"] <= 100
+
+
+def test_only_the_newest_ended_jobs_stay_exported(start_burnd, bus, iso, tmp_path):
+    config = tmp_path / "burnd.toml"
+    config.write_text('job_history = 2\n[[virtual_burner]]\nmedia = "dvd+rw"\nsize = 4000\nname = "rw"\n')
+    start_burnd("--config", str(config))
+
+    async def scenario(c: Client):
+        jobs = [await c.finished(await c.write("rw", iso, blank_first=True)) for _ in range(3)]
+        objects = await c.call(ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")
+        return jobs, sorted(p for p in objects if "/jobs/" in p)
+
+    jobs, exported = run(scenario, bus.address)
+    assert [j["State"] for j in jobs] == ["succeeded"] * 3
+    assert exported == [f"{ROOT}/jobs/2", f"{ROOT}/jobs/3"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 from tests.daemon.harness import ROOT, Client
 from tests.daemon.images import make_iso
@@ -13,7 +14,10 @@ CLIENTS, JOBS, DRIVES = 200, 1000, 8
 
 def test_load(start_burnd, bus, world):
     image = make_iso(world / "tiny.iso", 16 * 1024)
-    start_burnd(*[arg for _ in range(DRIVES) for arg in ("--virtual-burner", "bd-re:1000")])
+    daemon = start_burnd(*[arg for _ in range(DRIVES) for arg in ("--virtual-burner", "bd-re:1000")])
+    assert daemon.process is not None
+    fds = Path(f"/proc/{daemon.process.pid}/fd")
+    open_before = len(os.listdir(fds))
 
     async def client(n: int) -> list[dict]:
         c = await Client.connect(bus.address)
@@ -48,4 +52,4 @@ def test_load(start_burnd, bus, world):
     assert len(jobs) == JOBS
     assert {j["State"] for j in jobs} == {"succeeded"}, {j["ErrorMessage"] for j in jobs if j["ErrorMessage"]}
     assert reads > 0
-    assert os.path.exists(bus.socket)
+    assert len(os.listdir(fds)) <= open_before, "burnd leaked file descriptors"

@@ -36,8 +36,8 @@ def loop_device(tmp_path):
 def udev_test(name: str, marker: bool) -> dict[str, str]:
     extra = f"printf '%s\\n' 'SUBSYSTEM==\"block\", KERNEL==\"{name}\", ENV{{ID_CDROM}}=\"1\"' " \
             f"> /etc/udev/rules.d/00-test.rules && " if marker else ""
-    script = (f"mount -t tmpfs none /etc/udev/rules.d && mount -t tmpfs none /run && mkdir /run/udev && {extra}cp {RULES} /etc/udev/rules.d/ && "
-              f"udevadm test --action=add /sys/class/block/{name}")
+    script = (f"mount -t tmpfs none /etc/udev/rules.d && mount -t tmpfs none /run && mkdir /run/udev && "
+              f"{extra}cp {RULES} /etc/udev/rules.d/ && udevadm test --action=add /sys/class/block/{name}")
     out = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True, text=True, check=True)
     assert "70-burnd.rules" in out.stdout + out.stderr
     assert "invalid" not in (out.stdout + out.stderr).lower()

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from burnd.config import Config, ConfigError, parse, parse_virtual_burner_flag
+from burnd.devices.drive import ManagedDrive
 from burnd.devices.media import media_state, media_type
 from burnd.drive import OpticalDrive
 from burnd.emu import VirtualBurner
@@ -65,13 +66,14 @@ def test_positional_files_do_not_share_an_offset(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(bytes(range(256)) * 16)
     fd = os.open(path, os.O_RDONLY)
-    a, b = PositionalFile(os.dup(fd)), PositionalFile(fd)
+    a, b = PositionalFile(fd), PositionalFile(fd)
     buf_a, buf_b = bytearray(10), bytearray(10)
     a.seek(100)
     assert a.readinto(buf_a) == 10 and b.readinto(buf_b) == 10
     assert bytes(buf_a) == bytes(range(100, 110)) and bytes(buf_b) == bytes(range(10))
     a.close()
-    b.close()
+    assert b.readinto(buf_b) == 10 and bytes(buf_b) == bytes(range(10, 20))
+    os.close(fd)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching to another uid needs root")
@@ -97,3 +99,15 @@ def test_media_names_follow_udisks(media, kind, state):
     drive.wait_ready()
     report = drive.media_report()
     assert (media_type(report), media_state(report)) == (kind, state)
+
+
+def test_real_drives_announce_media_changes_to_udev(tmp_path):
+    (tmp_path / "block" / "sr0").mkdir(parents=True)
+    real = ManagedDrive("sr0", nodes=("/dev/sg0", "/dev/sr0"), sys_name="sr0")
+    real.announce(str(tmp_path))
+    assert (tmp_path / "block" / "sr0" / "uevent").read_text() == "change"
+    virtual = ManagedDrive("v", burner=VirtualBurner("bd-r", capacity=100))
+    virtual.announce(str(tmp_path))
+    assert not (tmp_path / "block" / "v").exists()
+    real.close()
+    virtual.close()

@@ -1,0 +1,53 @@
+"""Every error burnd can name maps to a documented exit code, through one table."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import burnd
+from burnd.errors import BurndError
+from burnctl.exitcodes import ERROR_EXIT, MEANING, Exit, describe, exit_for
+
+GENERIC = {"Failed", "BadConfig", "BadAutoAttachRule", "BadBacking", "StartupFailed", "CacheFull"}  # daemon-side faults: "any other failure"
+
+
+def all_error_names() -> set[str]:
+    for module in pkgutil.walk_packages(burnd.__path__, "burnd."):
+        try:
+            importlib.import_module(module.name)
+        except Exception:  # a module needing hardware or a missing optional dependency
+            continue
+    seen, pending = set(), [BurndError]
+    while pending:
+        cls = pending.pop()
+        seen.add(cls.dbus_name)
+        pending.extend(cls.__subclasses__())
+    return seen
+
+
+def test_every_burnd_error_has_a_specific_code():
+    names = all_error_names()
+    assert {"MediumTooSmall", "VerifyMismatch", "Cancelled", "NotAuthorized", "WrongMedium"} <= names
+    unmapped = sorted(n for n in names - GENERIC if n not in ERROR_EXIT)
+    assert unmapped == []
+
+
+def test_named_outcomes():
+    prefix = "org.burnd.Burnd1.Error."
+    assert exit_for(prefix + "MediumTooSmall") is Exit.TOO_LARGE
+    assert exit_for(prefix + "WrongMedium") is Exit.MEDIUM and exit_for("NoMedium") is Exit.MEDIUM
+    assert exit_for(prefix + "WriteFailed") is Exit.WRITE_FAILED
+    assert exit_for(prefix + "VerifyMismatch") is Exit.VERIFY_MISMATCH
+    assert exit_for(prefix + "Cancelled") is Exit.CANCELLED
+    assert exit_for(prefix + "NotAuthorized") is Exit.NOT_AUTHORIZED
+    assert exit_for("org.freedesktop.DBus.Error.AccessDenied") is Exit.NOT_AUTHORIZED
+    assert exit_for("org.freedesktop.DBus.Error.ServiceUnknown") is Exit.UNREACHABLE
+    assert exit_for(prefix + "SomethingNew") is Exit.FAILED
+
+
+def test_codes_are_distinct_and_documented():
+    assert len({int(c) for c in Exit}) == len(Exit) and set(MEANING) == set(Exit)
+    table = describe()
+    for code in Exit:
+        assert f"{int(code):>3}  {MEANING[code]}" in table
