@@ -30,6 +30,9 @@ MAX_DESCRIPTORS = 64
 UDF_VRS_IDS = (b"BEA01", b"NSR02", b"NSR03", b"TEA01", b"BOOT2", b"CDW02")
 #: Gaps (in sectors) seen between the end of one CD session and the next one's start.
 SESSION_GAPS = (0, 150, 6900, 11400)
+#: Write units DVD (ECC block) and BD (cluster) tracks are padded to: a session written there
+#: starts at the previous volume's end rounded up to one of these.
+SESSION_ALIGNMENTS = (16, 32)
 MAX_SESSIONS = 99
 UDF_ANCHOR = 256
 
@@ -151,8 +154,8 @@ def find_sessions(image: ImageFile) -> list[DescriptorSet]:
 
 
 def _next_session(image: ImageFile, end: int, previous_start: int) -> DescriptorSet | None:
-    for gap in SESSION_GAPS:
-        start = end + gap
+    aligned = (-(-end // unit) * unit for unit in SESSION_ALIGNMENTS)
+    for start in dict.fromkeys([*(end + gap for gap in SESSION_GAPS), *aligned]):
         if start <= previous_start:
             continue
         sector = _sector(image, start + VD_START)

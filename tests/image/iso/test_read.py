@@ -175,6 +175,30 @@ def test_multi_session_file_reads_the_newest_session(tmp_path):
     assert {e.path for e in list_image(str(disc))} == {"/old.txt", "/new.txt"}
 
 
+@needs_geniso
+@pytest.mark.parametrize("unit", [16, 32])
+def test_session_after_dvd_or_bd_padding_is_found(tmp_path, unit):
+    """DVD and BD tracks are padded to 16 / 32 blocks, so a later session starts at the
+    previous volume's end rounded up to that unit, not right at its end."""
+    first, second = tmp_path / "s1", tmp_path / "s2"
+    first.mkdir(), second.mkdir()
+    (first / "old.txt").write_bytes(b"old")
+    (second / "new.txt").write_bytes(b"new")
+    s1 = genisoimage(first, tmp_path / "s1.iso", "-R", "-no-pad")  # file size = volume size
+    start = -(-(s1.stat().st_size // 2048) // unit) * unit
+    padded = s1.read_bytes().ljust(start * 2048, b"\0")
+    assert len(padded) > s1.stat().st_size  # the padding is real, so the plain end is wrong
+    disc = tmp_path / "disc.img"
+    disc.write_bytes(padded)
+    s2 = tmp_path / "s2.iso"
+    from tests.fixtures.iso_trees import run
+
+    run("genisoimage", "-quiet", "-R", "-C", f"0,{start}", "-M", disc, "-o", s2, second)
+    disc.write_bytes(padded + s2.read_bytes())
+    assert [s["start_lba"] for s in inspect(str(disc)).sessions] == [0, start]
+    assert {e.path for e in list_image(str(disc))} == {"/old.txt", "/new.txt"}
+
+
 def test_el_torito_and_hybrid_from_xorriso(tmp_path):
     if not have("xorriso", "mkfs.vfat") or not os.path.exists("/usr/lib/ISOLINUX/isohdpfx.bin"):
         pytest.skip("needs xorriso, dosfstools (mkfs.vfat) and isolinux (isohdpfx.bin)")
