@@ -14,6 +14,10 @@
     group = "copies"
     autoload = true                 # a new blank medium after every eject
     faults = ["sync: 2/04/08 x3"]   # burnd.emu.faults rules, for demos and tests
+    [[auto_attach]]                 # attach images automatically: see burnd.virtual.autoattach
+    name = "inbox"
+    folder = "/srv/iso-inbox"
+    glob = "*.iso"
 
 Unknown keys are errors (a typo must not silently fall back to a default).
 """
@@ -27,6 +31,7 @@ from pathlib import Path
 
 from burnd.emu import MEDIA_KINDS, FaultPlan, FaultPlanError
 from burnd.errors import ConfigError
+from burnd.virtual.autoattach import Rule, parse_rules
 
 DEFAULT_PATH = "/etc/burnd/burnd.toml"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,64}$")
@@ -52,6 +57,7 @@ class Config:
     media_poll_msecs: int = 2000
     job_history: int = 1000
     virtual_burners: tuple[VirtualBurnerConfig, ...] = field(default=())
+    auto_attach: tuple[Rule, ...] = field(default=())
 
 
 def parse_virtual_burner_flag(text: str) -> VirtualBurnerConfig:
@@ -110,13 +116,14 @@ def parse(text: str, where: str = "config") -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where} is not valid TOML ({exc}); fix the syntax") from None
+    rules = parse_rules(data.pop("auto_attach", []), f"{where}: auto_attach")
     burners = data.pop("virtual_burner", [])
     if not isinstance(burners, list):
         raise ConfigError(f"{where}: virtual_burner must be an array of tables ([[virtual_burner]])")
     _check_keys(data, {"state_dir": str, "bus": str, "group": str, "shutdown_timeout": float,
                        "media_poll_msecs": int, "job_history": int}, where)
     config = Config(**{k: (float(v) if k == "shutdown_timeout" else v) for k, v in data.items()})
-    return replace(config, virtual_burners=tuple(
+    return replace(config, auto_attach=rules, virtual_burners=tuple(
         virtual_burner(table, f"{where}: virtual_burner #{n + 1}") for n, table in enumerate(burners)))
 
 

@@ -2,6 +2,8 @@
 
 Start order matters for clients: every object is exported and every queued job is back in
 its queue before the bus name is requested, so the first caller sees a complete daemon.
+Attached images (VirtualDrive objects) stay attached when burnd stops and are re-adopted
+at the next start.
 SIGTERM stops new work and waits for running jobs (``shutdown_timeout``); a second signal
 or the timeout cancels them and marks them interrupted. The engine unlocks the tray on
 every exit path, so no drive is left locked.
@@ -29,6 +31,8 @@ from burnd.jobs.store import JobStore, StoredBurner
 from burnd.service import BUS_NAME, ROOT_PATH
 from burnd.service.auth import Authority, note_sender
 from burnd.service.manager import Service
+from burnd.service.virtual import AttachedImages
+from burnd.virtual.watch import AutoAttacher
 
 log = logging.getLogger("burnd")
 
@@ -56,6 +60,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._force = asyncio.Event()
         self._watch: udev.UdevWatch | None = None
+        self._auto: AutoAttacher | None = None
 
     # ------------------------------------------------------------------ main
 
@@ -77,6 +82,7 @@ class Daemon:
         self.queue = JobQueue(self.store, self.drives.get, self.service, loop)
         self.service.attach(self.queue)
         self.bus.export(ROOT_PATH, self.service.manager)
+        await self._start_virtual_drives(loop)
         for job in self.queue.recover(self.config.job_history):
             self.service.job_added(job)
         await self._add_virtual_burners()
@@ -102,12 +108,36 @@ class Daemon:
         await self.queue.shutdown(self.config.shutdown_timeout, self._force)
         if self._watch is not None:
             self._watch.stop()
+        if self._auto is not None:
+            await asyncio.to_thread(self._auto.stop)
         for drive in list(self.drives.values()):
             await asyncio.get_running_loop().run_in_executor(None, drive.close)
         self.bus.disconnect()
         await self.bus.wait_for_disconnect()
         self.store.close()
         log.info("burnd stopped")
+
+    # ------------------------------------------------------------------ attached images
+
+    async def _start_virtual_drives(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Re-adopt the images attached before a restart (they outlive burnd on purpose: a
+        mounted image must not vanish because the daemon was upgraded or crashed), then apply
+        the ``auto_attach`` rules."""
+        images = AttachedImages(self.bus, self.service.authority, str(self.state_dir / "virtual"), self.config.group,
+                                loop)
+        recovery = await asyncio.to_thread(images.drives.recover)
+        for line in recovery.cleaned:
+            log.warning("virtual drives: %s", line)
+        self.service.images = images
+        images.adopt()
+        if self.config.auto_attach:
+            auto = AutoAttacher(images.drives, self.config.auto_attach)
+            try:
+                await asyncio.to_thread(auto.start)
+            except (OSError, ImportError) as exc:
+                log.warning("auto_attach rules are off: cannot watch devices, mounts or folders (%s)", exc)
+                return
+            self._auto = auto
 
     # ------------------------------------------------------------------ drives
 
@@ -171,7 +201,8 @@ class Daemon:
 
     def _start_udev(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            self._watch = udev.UdevWatch(lambda event: loop.create_task(self._uevent(event)))
+            self._watch = udev.UdevWatch(lambda event: loop.create_task(self._uevent(event)),
+                                         wanted=lambda sys_name: bool(udev.SR_NAME.match(sys_name)))
             found = udev.enumerate_optical(self._watch.context)
         except (OSError, ImportError) as exc:
             log.warning("no udev/sysfs access (%s); only virtual burners are available", exc)

@@ -97,12 +97,15 @@ class UdevWatch:
     """Delivers block-device uevents to ``callback`` from the event loop, without polling."""
 
     def __init__(self, callback: Callable[[UEvent], None], context: pyudev.Context | None = None,
-                 source: str | None = None) -> None:
+                 source: str | None = None, wanted: Callable[[str], bool] = lambda sys_name: True) -> None:
+        """``wanted`` picks devices by kernel name before their properties are read: a busy
+        machine's loop and disk events then cost next to nothing."""
         self.context = context or pyudev.Context()
         self.source = source or ("udev" if os.path.exists(UDEVD_CONTROL) else "kernel")
         self.monitor = pyudev.Monitor.from_netlink(self.context, source=self.source)
         self.monitor.filter_by("block")
         self._callback = callback
+        self._wanted = wanted
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -117,6 +120,8 @@ class UdevWatch:
 
     def _readable(self) -> None:
         while (device := self.monitor.poll(timeout=0)) is not None:
+            if not self._wanted(device.sys_name):
+                continue
             event = UEvent(device.action or "", device.sys_name, device.device_node, dict(device.properties))
             try:
                 self._callback(event)

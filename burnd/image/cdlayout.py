@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from burnd.errors import BadImage
 from burnd.image.cdsector import RawView, SectorLayout
-from burnd.image.source import USER_DATA_SIZE, DataView, PlainSlice, Session, SectorSource, Track
+from burnd.image.source import USER_DATA_SIZE, DataView, PlainSlice, Session, SectorSource, Track, path_size
 
 #: a CD holds at most 99 tracks; no container may claim more sessions than tracks
 MAX_TRACKS = 99
@@ -42,7 +42,7 @@ def group_sessions(tracks: Iterable[Track]) -> tuple[Session, ...]:
 
 def file_size(path: str, what: str) -> int:
     try:
-        return os.stat(path).st_size
+        return path_size(path)
     except OSError as exc:
         raise BadImage(f"{what}: cannot open the data file {path!r} ({exc.strerror}); keep it next to the descriptor") from exc
 

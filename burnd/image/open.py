@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 
 from burnd.errors import BadImage
 from burnd.image import cdsector as cd
 from burnd.image.boundary import guard
 from burnd.image.cdlayout import CdImage, StoredTrack
 from burnd.image.detect import Detection, detect, load_format, raw_sector_mode
-from burnd.image.source import SectorSource, Track, TrackMode
+from burnd.image.source import SectorSource, Track, TrackMode, fd_size, path_size
 
 
 def single_track_source(path: str, format: str, mode: TrackMode, layout: cd.SectorLayout) -> SectorSource:
     """A whole file as one track: raw 2352-byte sectors without a cue, or plain 2048-byte data
     (``.cdr``) with a file system burnd does not parse but can still burn or attach."""
-    sectors = os.stat(path).st_size // layout.stride
+    sectors = path_size(path) // layout.stride
     if sectors == 0:
         raise BadImage(f"{path}: the file is smaller than one sector")
     track = Track(1, 1, mode, 0, sectors, layout.stride)
@@ -29,7 +28,7 @@ def open_detected(found: Detection) -> SectorSource:
         return IsoSource(found.descriptor_path)
     if found.format == "raw":
         with open(found.descriptor_path, "rb") as f:
-            mode = raw_sector_mode(f, os.fstat(f.fileno()).st_size)
+            mode = raw_sector_mode(f, fd_size(f.fileno()))
         if mode == 1:
             return single_track_source(found.descriptor_path, "raw", TrackMode.MODE1, cd.MODE1_RAW)
         return single_track_source(found.descriptor_path, "raw", TrackMode.MODE2_MIXED, cd.MODE2_RAW)

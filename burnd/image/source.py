@@ -10,6 +10,7 @@ a virtual drive is built, so each view says which it is.
 from __future__ import annotations
 
 import enum
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Protocol, Union
@@ -87,6 +88,20 @@ class SectorErrors:
         self.count += 1
         if len(self.first_lbas) < self.keep:
             self.first_lbas.append(lba)
+
+
+def fd_size(fd: int) -> int:
+    """Bytes in an open image: a regular file or a block device (whose st_size is 0, so an
+    attached disc or a real /dev/sr0 would look empty to fstat)."""
+    return os.lseek(fd, 0, os.SEEK_END)
+
+
+def path_size(path: str) -> int:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return fd_size(fd)
+    finally:
+        os.close(fd)
 
 
 def checked_span(buffer: WritableBuffer, first: int, sectors: int, name: str,

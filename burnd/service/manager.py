@@ -26,6 +26,7 @@ from burnd.service.auth import Authority
 from burnd.service.drive import DriveInterface, drive_path
 from burnd.service.errors import dbus_errors
 from burnd.service.job import JobInterface
+from burnd.service.virtual import AttachedImages
 
 R = PropertyAccess.READ
 
@@ -50,6 +51,7 @@ class Service:
         self._queue: JobQueue | None = None
         self.drives: dict[str, DriveInterface] = {}
         self.jobs: dict[int, JobInterface] = {}
+        self.images: AttachedImages | None = None
         self.manager = ManagerInterface(self)
 
     def attach(self, queue: JobQueue) -> None:
@@ -176,6 +178,12 @@ class ManagerInterface(ServiceInterface):
         await self._service.authority.require("remove virtual burners")
         interface = self._service.find_drive(drive)
         await self._service.burners.remove_virtual(interface.drive.id)
+
+    @method()
+    @dbus_errors
+    async def AttachImage(self, image: "h", options: "a{sv}") -> "o":
+        assert self._service.images is not None, "the daemon sets Service.images before it requests the bus name"
+        return await self._service.images.attach(image, options)
 
     @method()
     @dbus_errors

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 
+from burnctl import attach_verbs as av
 from burnctl import daemon_verbs as dv
 from burnctl import image_verbs as iv
 from burnctl.exitcodes import describe
@@ -164,6 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     verb("watch", dv.watch, "follow a job until it ends (Ctrl-C stops watching, not the job)").add_argument(
         "job", metavar="JOB", help="a job id (as `burnctl jobs` shows) or object path")
     verb("cancel", dv.cancel, "cancel a job").add_argument("job", metavar="JOB", help="a job id or object path")
+
+    p = verb("attach", av.attach, "attach a disc image as a loop device (a virtual drive); prints the device")
+    p.add_argument("image", metavar="IMAGE", help="an ISO, BIN/CUE, NRG, MDS, CCD, CDI, ECM … image")
+    p.add_argument("--session", type=positive, help="the session to take the data track from")
+    p.add_argument("--track", type=positive, help="the data track to attach (default: the first data track)")
+    p.add_argument("--rw", action="store_true", help="attach writable (plain 2048-byte images only)")
+    p.add_argument("--partscan", action="store_true", help="let the kernel scan the image for partitions")
+    verb("detach", av.detach, "detach an image burnd attached").add_argument(
+        "target", metavar="DEVICE_OR_IMAGE",
+        help="the loop device (/dev/loopN), or the image (detaches all its attachments)")
+    verb("attached", av.attached, "list the images burnd attached as loop devices")
 
     virtual = verb("virtual", None, "manage virtual burners (software drives for tests and demos)")
     vsub = virtual.add_subparsers(dest="virtual_verb", metavar="ACTION", required=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from burnctl.exitcodes import Exit
 from burnctl.output import Output
 
-FILE_METAVARS = frozenset({"IMAGE", "OUT", "DIR", "SHA256SUMS"})
+FILE_METAVARS = frozenset({"IMAGE", "OUT", "DIR", "SHA256SUMS", "DEVICE_OR_IMAGE"})
 
 
 @dataclass

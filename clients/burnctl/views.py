@@ -31,6 +31,16 @@ def object_id(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
+def virtual_drive_view(path: str, props: dict[str, Any]) -> dict[str, Any]:
+    """An attached image: ``id`` is the loop device's name (loop0)."""
+    return {"id": object_id(path), "object_path": path, **{snake(k): v for k, v in sorted(props.items())}}
+
+
+def virtual_drive_line(drive: dict[str, Any]) -> str:
+    flags = ["ro" if drive["read_only"] else "rw", drive["view"]] + (["auto"] if drive["auto_attached"] else [])
+    return f"{drive['device']}  {drive['backing_file']}  ({drive['format']}, {', '.join(flags)})"
+
+
 def drive_view(path: str, props: dict[str, Any]) -> dict[str, Any]:
     view = {"id": props.get("Id") or object_id(path), "object_path": path}
     view.update({snake(k): v for k, v in sorted(props.items()) if k != "Id"})

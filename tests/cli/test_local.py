@@ -207,6 +207,7 @@ def test_desktop_file_validates():
     text = desktop.read_text()
     assert "application/x-iso-image;" in text and "application/x-cd-image;" in text
     assert "Name=Burn to disc…" in text and "Exec=burnctl write %f" in text
+    assert "Name=Open as virtual drive" in text and "Exec=burnctl attach %f" in text
 
 
 def test_unreachable_bus_is_one_line(world, burnctl):

@@ -4,20 +4,13 @@ and after a restart its queued images are reopened with its own permissions, nev
 from __future__ import annotations
 
 import asyncio
-import grp
 import shutil
-import subprocess
 
 import pytest
 
-from tests.daemon.clients_common import PYTHON, needs_dbus_python
+from tests.daemon.clients_common import CDROM, needs_dbus_python, run_as_nobody
 from tests.daemon.conftest import run
 from tests.daemon.harness import Client
-
-try:
-    CDROM = grp.getgrnam("cdrom").gr_gid
-except KeyError:
-    CDROM = None
 
 pytestmark = [needs_dbus_python,
               pytest.mark.skipif(CDROM is None or shutil.which("setpriv") is None,
@@ -49,9 +42,6 @@ def test_member_jobs_are_reopened_as_the_member(start_burnd, bus, world, iso, tm
     for copy in (readable, hidden):
         copy.write_bytes(iso.read_bytes())
         copy.chmod(0o644)
-    script = world / "member_client.py"
-    script.write_text(MEMBER_CLIENT)
-    script.chmod(0o644)
 
     async def occupy(c: Client):
         job = await c.write("virtual0", iso, copies=2, blank_first=True)
@@ -62,9 +52,8 @@ def test_member_jobs_are_reopened_as_the_member(start_burnd, bus, world, iso, tm
         raise AssertionError("the first job never waited for a blank disc")
 
     roots_job = run(occupy, bus.address)
-    out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", f"--groups={CDROM}", PYTHON, str(script),
-                          bus.address, roots_job, str(readable), str(hidden)],
-                         capture_output=True, text=True, timeout=60, cwd=world)
+    out = run_as_nobody(world, "member_client.py", MEMBER_CLIENT, bus.address, roots_job, str(readable), str(hidden),
+                        groups=(CDROM,))
     assert out.returncode == 0, out.stderr
     job_a, job_b, cancel = out.stdout.split()
     assert cancel == "org.burnd.Burnd1.Error.NotAuthorized"

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.daemon.clients_common import PYTHON, needs_dbus_python
+from tests.daemon.clients_common import PYTHON, needs_dbus_python, run_as_nobody
 from tests.daemon.harness import ROOT
 
 WRITE_CLIENT = """
@@ -87,11 +87,7 @@ def test_dbus_python_writes_with_an_fd(start_burnd, bus, iso, world):
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv is not installed (util-linux)")
 def test_nobody_reads_properties_but_may_not_call_methods(start_burnd, bus, world):
     start_burnd("--virtual-burner", "bd-r:4000")
-    script = world / "nobody_client.py"
-    script.write_text(NOBODY_CLIENT)
-    script.chmod(0o644)
-    out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PYTHON, str(script),
-                          bus.address], capture_output=True, text=True, timeout=60, cwd=world)
+    out = run_as_nobody(world, "nobody_client.py", NOBODY_CLIENT, bus.address)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["blank", "org.freedesktop.DBus.Error.AccessDenied",
                                   "org.freedesktop.DBus.Error.AccessDenied"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 from dbus_fast.introspection import Node
 
 from tests.daemon.conftest import run
 from tests.daemon.harness import REPO, ROOT
+from tests.virtual.conftest import needs_loop
 
 OBJECTS = {"org.burnd.Burnd1.Manager": ROOT, "org.burnd.Burnd1.Drive": f"{ROOT}/drives/virtual0"}
 
@@ -22,6 +25,7 @@ def shape(node: Node, name: str) -> dict:
     }
 
 
+@needs_loop
 def test_live_introspection_matches_the_contract(start_burnd, bus, iso):
     start_burnd("--virtual-burner", "bd-r:4000")
     contract = Node.parse((REPO / "dbus" / "org.burnd.Burnd1.xml").read_text())
@@ -29,9 +33,17 @@ def test_live_introspection_matches_the_contract(start_burnd, bus, iso):
     async def introspect(c):
         job = await c.write("virtual0", iso)
         await c.finished(job)
-        paths = {**OBJECTS, "org.burnd.Burnd1.Job": job}
-        return {name: await c.call(path, "org.freedesktop.DBus.Introspectable", "Introspect")
-                for name, path in paths.items()}
+        fd = os.open(iso, os.O_RDONLY)
+        try:
+            attached = await c.call(ROOT, "org.burnd.Burnd1.Manager", "AttachImage", "ha{sv}", [0, {}], [fd])
+        finally:
+            os.close(fd)
+        paths = {**OBJECTS, "org.burnd.Burnd1.Job": job, "org.burnd.Burnd1.VirtualDrive": attached}
+        try:
+            return {name: await c.call(path, "org.freedesktop.DBus.Introspectable", "Introspect")
+                    for name, path in paths.items()}
+        finally:
+            await c.call(attached, "org.burnd.Burnd1.VirtualDrive", "Detach", "a{sv}", [{}])
 
     live = run(introspect, bus.address)
     assert {i.name for i in contract.interfaces} == set(live)

@@ -30,6 +30,7 @@ from burnd.image.source import (
     Track,
     TrackMode,
     checked_span,
+    fd_size,
     WritableBuffer,
 )
 
@@ -61,7 +62,7 @@ def read_at(fd: int, offset: int, length: int, what: str) -> bytes:
 
 
 def file_size(fd: int) -> int:
-    return os.fstat(fd).st_size
+    return fd_size(fd)
 
 
 def check_limits(what: str, chunk_size: int, chunks: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from burnd.errors import BadImage
+from burnd.image.source import fd_size
 
 
 class ImageFile:
@@ -21,7 +22,7 @@ class ImageFile:
             self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
             raise BadImage(f"{path}: cannot open the image ({exc.strerror}); check the path and permissions") from exc
-        self.size = os.fstat(self.fd).st_size
+        self.size = fd_size(self.fd)
 
     def read_at(self, offset: int, length: int, what: str = "data") -> bytes:
         """``length`` bytes at ``offset``; BadImage if that range is not inside the file."""

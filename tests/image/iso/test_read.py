@@ -219,3 +219,24 @@ def test_el_torito_and_hybrid_from_xorriso(tmp_path):
     assert [(e.platform, e.emulation) for e in info.el_torito] == [("bios", "none"), ("efi", "none")]
     assert info.system_area["mbr"] and info.system_area["gpt"]
     assert any(p["type"] == 0xEF for p in info.system_area["mbr_partitions"])
+
+
+@needs_geniso
+def test_an_image_behind_a_block_device_reads_like_the_file(tmp_path):
+    """Block devices report st_size 0; an attached disc (or /dev/sr0) must still be read whole."""
+    import subprocess
+
+    from burnd.image.open import open_image
+
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "a.txt").write_bytes(b"on a block device")
+    image = genisoimage(tree, tmp_path / "b.iso", "-R")
+    device = subprocess.run(["losetup", "--find", "--show", "--read-only", str(image)],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        assert {e.path for e in list_image(device)} == {"/a.txt"}
+        with open_image(device) as source:
+            assert source.format == "iso" and source.default_track().sectors * 2048 == image.stat().st_size
+    finally:
+        subprocess.run(["losetup", "-d", device], check=True)
