@@ -30,10 +30,22 @@ async def drive_props(c: Client, path: str) -> dict[str, Any]:
     return {k: v.value for k, v in props.items() if k != "Tracks"}
 
 
+async def identified_drives(c: Client) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Both guest drives, once burnd has exported and identified them (it identifies each drive
+    after it starts, and under TCG that can take seconds)."""
+    deadline = time.monotonic() + START_WAIT
+    while True:
+        drives = await c.get(ROOT, "org.burnd.Burnd1.Manager", "Drives")
+        props = {path: await drive_props(c, path) for path in drives}
+        if (len(drives) >= 2 and all(v["Model"] for v in props.values())) or time.monotonic() > deadline:
+            return drives, props
+        await asyncio.sleep(0.2)
+
+
 async def scenario(c: Client, iso: Path, daemon: Burnd) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    drives = await c.get(ROOT, "org.burnd.Burnd1.Manager", "Drives")
-    props = out["drives"] = {path: await drive_props(c, path) for path in drives}
+    drives, props = await identified_drives(c)
+    out["drives"] = props
     rom = next(p for p, v in props.items() if v["Model"] == PRODUCT)
     burner = next(p for p in drives if p != rom)
     rom_id, burner_id = rom.rsplit("/", 1)[1], burner.rsplit("/", 1)[1]
