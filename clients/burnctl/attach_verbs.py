@@ -65,11 +65,6 @@ async def detach(args: argparse.Namespace, out: Output, daemon: Daemon) -> Exit:
 
 async def attached(args: argparse.Namespace, out: Output, daemon: Daemon) -> Exit:
     found = await attached_drives(daemon)
-    if out.json:
-        out.document(document("virtual-drives", virtual_drives=found))
-    elif not found:
-        out.text("no images attached")
-    else:
-        for drive in found:
-            out.text(virtual_drive_line(drive))
+    out.listing(document("virtual-drives", virtual_drives=found), found, virtual_drive_line,
+                "no images attached")
     return Exit.OK

@@ -57,16 +57,10 @@ async def drives(args: argparse.Namespace, out: Output, daemon: Daemon) -> Exit:
     found = await all_drives(daemon)
     if args.virtual_only:
         found = [d for d in found if d.get("virtual")]
-    if out.json:
-        out.document(document("drives", drives=found))
-    elif args.ids:
-        for drive in found:
-            out.text(drive["id"])
-    elif not found:
-        out.text("no drives")
+    if args.ids:
+        out.listing(document("drives", drives=found), found, lambda d: d["id"], None)
     else:
-        for drive in found:
-            out.text(drive_line(drive))
+        out.listing(document("drives", drives=found), found, drive_line, "no drives")
     return Exit.OK
 
 
@@ -144,13 +138,7 @@ async def jobs(args: argparse.Namespace, out: Output, daemon: Daemon) -> Exit:
     found.sort(key=lambda j: int(j["id"]) if j["id"].isdigit() else 0)
     if args.active:
         found = [j for j in found if j.get("state") not in TERMINAL_STATES]
-    if out.json:
-        out.document(document("jobs", jobs=found))
-    elif not found:
-        out.text("no jobs")
-    else:
-        for job in found:
-            out.text(job_line(job))
+    out.listing(document("jobs", jobs=found), found, job_line, "no jobs")
     return Exit.OK
 
 

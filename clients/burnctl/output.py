@@ -10,9 +10,11 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO, TypeVar
 
 from burnctl.progress import ProgressWriter
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -33,6 +35,19 @@ class Output:
 
     def document(self, doc: dict[str, Any]) -> None:
         self.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+    def listing(self, doc: dict[str, Any], items: list[T], line: Callable[[T], str],
+                empty: str | None) -> None:
+        """A list verb's output: its JSON document, else one line per item, else ``empty``
+        (None: print nothing, for output meant for scripts such as ``drives --ids``)."""
+        if self.json:
+            self.document(doc)
+        elif not items:
+            if empty is not None:
+                self.text(empty)
+        else:
+            for item in items:
+                self.text(line(item))
 
     def text(self, line: str = "") -> None:
         """Normal output (results, listings): dropped by --quiet."""
