@@ -83,10 +83,9 @@ class Daemon:
 
 @pytest.fixture(scope="module")
 def daemon(world: Path) -> Iterator[Daemon]:
-    for tool in ("dbus-daemon", "busctl"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (Debian packages dbus-daemon, systemd)")
-    from tests.daemon.harness import Burnd, PrivateBus
+    from tests.daemon.harness import Burnd, PrivateBus, require_bus_tools
+
+    require_bus_tools()
 
     bus = PrivateBus(world / "bus")
     burnd = Burnd(bus, world / "state").start()

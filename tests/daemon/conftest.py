@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.daemon.harness import Burnd, Client, PrivateBus
+from tests.daemon.harness import Burnd, Client, PrivateBus, require_bus_tools
 from tests.daemon.images import make_iso
 
 
@@ -27,9 +27,7 @@ def world() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def bus(world: Path) -> Iterator[PrivateBus]:
-    for tool in ("dbus-daemon", "busctl"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (Debian packages dbus-daemon, systemd)")
+    require_bus_tools()
     private = PrivateBus(world / "bus")
     yield private
     private.stop()

@@ -56,6 +56,17 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 """
 
 
+def require_bus_tools() -> None:
+    """Skip, saying what to install, when the machine cannot run a private bus."""
+    import shutil
+
+    import pytest
+
+    for tool in ("dbus-daemon", "busctl"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (Debian packages dbus-daemon, systemd)")
+
+
 class PrivateBus:
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
