@@ -20,6 +20,7 @@ from burnd.burn.grow import volume_space_size
 from burnd.burn.progress import Phase, ProgressCallback, ProgressMeter
 from burnd.drive import OpticalDrive
 from burnd.errors import BadImage
+from burnd.image.source import fd_size
 from burnd.scsi.mmc import BLOCK_SIZE
 from burnd.scsi.sense import IllegalRequest, MediumError
 
@@ -175,6 +176,6 @@ def verify(drive: OpticalDrive, against: str | os.PathLike[str] | BinaryIO | Non
     if isinstance(against, (str, os.PathLike)):
         with open(against, "rb") as image:
             return verify(drive, image, start_lba=start_lba, size=size, progress=progress, cancel=cancel)
-    length = size if size is not None else os.fstat(against.fileno()).st_size
+    length = size if size is not None else fd_size(against.fileno())
     return VerifyResult(start_lba, length, compare(drive, against, start_lba, length, progress=progress,
                                                     cancel=cancel))

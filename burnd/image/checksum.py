@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
 
 from burnd.errors import BadImage, BurndError
+from burnd.image.source import fd_size
 
 CHUNK = 4 << 20
 SECTOR = 2048
@@ -91,7 +92,7 @@ def file_digests(path: str, algorithms: Iterable[str] = ("sha256",), progress: P
     fd = _open(path)
     try:
         hashers = [hashlib.new(name) for name in names]
-        hash_range(fd, 0, os.fstat(fd).st_size, hashers, progress=progress)
+        hash_range(fd, 0, fd_size(fd), hashers, progress=progress)
     finally:
         os.close(fd)
     return {name: hasher.hexdigest() for name, hasher in zip(names, hashers)}
@@ -173,7 +174,7 @@ def check_implanted_md5(path: str, progress: Progress | None = None) -> Implante
     """Verify an isomd5sum (implantisomd5) checksum, if the image carries one."""
     fd = _open(path)
     try:
-        size = os.fstat(fd).st_size
+        size = fd_size(fd)
         if size < PVD + SECTOR:
             return ImplantedResult(ABSENT)
         pvd = os.pread(fd, SECTOR, PVD)
@@ -227,7 +228,7 @@ def check_libisofs_tags(path: str, progress: Progress | None = None) -> Libisofs
     """Verify the libisofs MD5 tag chain (superblock, tree, session) when present."""
     fd = _open(path)
     try:
-        size = os.fstat(fd).st_size
+        size = fd_size(fd)
         position = _first_tag(fd, size)
         if position is None:
             return LibisofsResult(ABSENT)

@@ -92,8 +92,13 @@ class SectorErrors:
 
 def fd_size(fd: int) -> int:
     """Bytes in an open image: a regular file or a block device (whose st_size is 0, so an
-    attached disc or a real /dev/sr0 would look empty to fstat)."""
-    return os.lseek(fd, 0, os.SEEK_END)
+    attached disc or a real /dev/sr0 would look empty to fstat). The file offset is left
+    where it was, so a caller reading sequentially is not disturbed."""
+    position = os.lseek(fd, 0, os.SEEK_CUR)
+    try:
+        return os.lseek(fd, 0, os.SEEK_END)
+    finally:
+        os.lseek(fd, position, os.SEEK_SET)
 
 
 def path_size(path: str) -> int:

@@ -24,7 +24,7 @@ from typing import BinaryIO
 from burnd.errors import BadImage
 from burnd.image.cdsector import COOKED, MODE1_RAW, MODE2_RAW, SYNC, RawView, SectorLayout, ecc, edc
 from burnd.image.formats.chunked import open_fd
-from burnd.image.source import DataView, SectorSource, Session, Track, TrackMode
+from burnd.image.source import DataView, SectorSource, Session, Track, TrackMode, fd_size
 
 NAME = "ecm"
 EXTENSIONS = (".ecm",)
@@ -204,7 +204,7 @@ class EcmImage(SectorSource):
         try:
             if self._file.read(4) != MAGIC:
                 raise BadImage(f"{path}: not an ECM file (no ECM\\0 signature)")
-            found = scan(self._file, os.fstat(fd).st_size, path)
+            found = scan(self._file, fd_size(fd), path)
         except BaseException:
             self._file.close()
             raise

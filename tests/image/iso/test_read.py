@@ -240,3 +240,26 @@ def test_an_image_behind_a_block_device_reads_like_the_file(tmp_path):
             assert source.format == "iso" and source.default_track().sectors * 2048 == image.stat().st_size
     finally:
         subprocess.run(["losetup", "-d", device], check=True)
+
+
+def test_checksums_and_sizes_of_a_block_device_cover_the_whole_image(tmp_path):
+    """A block device's st_size is 0: hashing or sizing one must still read it whole."""
+    import hashlib
+    import subprocess
+
+    from burnd.image.checksum import file_digests
+    from burnd.image.source import fd_size
+
+    image = tmp_path / "data.img"
+    image.write_bytes(bytes(range(256)) * 8 * 64)  # 128 KiB
+    device = subprocess.run(["losetup", "--find", "--show", "--read-only", str(image)],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        digests = file_digests(device)
+        assert digests["sha256"] == hashlib.sha256(image.read_bytes()).hexdigest()
+        with open(device, "rb") as f:
+            f.read(10)
+            assert fd_size(f.fileno()) == image.stat().st_size
+            assert f.read(5) == image.read_bytes()[10:15]  # the offset was left alone
+    finally:
+        subprocess.run(["losetup", "-d", device], check=True)
