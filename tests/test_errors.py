@@ -7,32 +7,16 @@ parent, and a malformed name would make the bus reject the reply.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 
-import burnd
 from burnd.errors import DBUS_ERROR_PREFIX, BurndError
+from tests.fixtures.errors import all_error_classes
 
 MEMBER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _all_error_classes() -> list[type[BurndError]]:
-    for module in pkgutil.walk_packages(burnd.__path__, "burnd."):
-        if module.name == "burnd.demo":
-            continue
-        importlib.import_module(module.name)
-    seen: list[type[BurndError]] = []
-    stack = [BurndError]
-    while stack:
-        cls = stack.pop()
-        seen.append(cls)
-        stack.extend(cls.__subclasses__())
-    return seen
-
-
 def test_every_error_has_a_valid_dbus_name() -> None:
-    for cls in _all_error_classes():
+    for cls in all_error_classes():
         assert MEMBER.match(cls.dbus_name), f"{cls.__qualname__}: bad D-Bus name {cls.dbus_name!r}"
 
 
@@ -41,7 +25,7 @@ def test_dbus_error_carries_the_prefix() -> None:
 
 
 def test_dbus_names_are_not_inherited_silently() -> None:
-    classes = _all_error_classes()
+    classes = all_error_classes()
     assert len(classes) >= 8
     for cls in classes:
         if cls is BurndError:
@@ -51,7 +35,7 @@ def test_dbus_names_are_not_inherited_silently() -> None:
 
 def test_dbus_names_are_distinct() -> None:
     names: dict[str, str] = {}
-    for cls in _all_error_classes():
+    for cls in all_error_classes():
         where = f"{cls.__module__}.{cls.__qualname__}"
         assert cls.dbus_name not in names, f"{where} reuses {cls.dbus_name!r} of {names.get(cls.dbus_name)}"
         names[cls.dbus_name] = where

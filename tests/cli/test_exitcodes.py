@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
-import burnd
-from burnd.errors import BurndError
 from burnctl.exitcodes import ERROR_EXIT, MEANING, Exit, describe, exit_for
+from tests.fixtures.errors import all_error_classes
 
 GENERIC = {"Failed", "BadConfig", "BadAutoAttachRule", "BadBacking", "StartupFailed", "CacheFull"}  # daemon-side faults: "any other failure"
 
 
-def all_error_names() -> set[str]:
-    for module in pkgutil.walk_packages(burnd.__path__, "burnd."):
-        try:
-            importlib.import_module(module.name)
-        except Exception:  # a module needing hardware or a missing optional dependency
-            continue
-    seen, pending = set(), [BurndError]
-    while pending:
-        cls = pending.pop()
-        seen.add(cls.dbus_name)
-        pending.extend(cls.__subclasses__())
-    return seen
-
-
 def test_every_burnd_error_has_a_specific_code():
-    names = all_error_names()
+    names = {cls.dbus_name for cls in all_error_classes()}
     assert {"MediumTooSmall", "VerifyMismatch", "Cancelled", "NotAuthorized", "WrongMedium"} <= names
     unmapped = sorted(n for n in names - GENERIC if n not in ERROR_EXIT)
     assert unmapped == []
