@@ -11,6 +11,7 @@ import sys
 from burnd.config import ConfigError, load, parse_virtual_burner_flag
 from burnd.daemon import Daemon
 from burnd.errors import BurndError
+from burnd.robot.virtual import parse_virtual_robot_flag
 
 SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
@@ -34,6 +35,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--virtual-burner", action="append", default=[], metavar="MEDIA[:SIZE]",
                         help="add a virtual burner with a blank MEDIA (bd-r, dvd+rw, cd-rw ...), SIZE in "
                              "2048-byte blocks; repeatable")
+    parser.add_argument("--virtual-robot", action="append", default=[], metavar="PROTOCOL[:BAYS[:BLANKS]]",
+                        help="add a simulated disc robot (generic, rimage-ras13, aleratec-apls, primera-composer) "
+                             "with a virtual burner per bay and BLANKS CD-Rs in its input bin; repeatable")
     parser.add_argument("--debug", action="store_true", help="log every CDB and sense")
     return parser.parse_args(argv)
 
@@ -48,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         changes = {k: v for k, v in (("bus", args.bus), ("state_dir", args.state_dir)) if v}
         config = dataclasses.replace(config, **changes)
         burners = tuple(parse_virtual_burner_flag(text) for text in args.virtual_burner)
-        asyncio.run(Daemon(config, burners).run())
+        robots = tuple(parse_virtual_robot_flag(text, n) for n, text in enumerate(args.virtual_robot))
+        asyncio.run(Daemon(config, burners, robots).run())
     except (ConfigError, BurndError) as exc:
         logging.getLogger("burnd").error("%s", exc)
         return 1

@@ -18,6 +18,14 @@
     name = "inbox"
     folder = "/srv/iso-inbox"
     glob = "*.iso"
+    [[robot]]                       # a disc robot on a serial port: see burnd.robot.config
+    name = "tower"
+    protocol = "rimage-ras13"
+    port = "/dev/ttyUSB0"
+    drives = ["/dev/sr1", "/dev/sr0"]
+    [[virtual_robot]]               # a simulated one with virtual burners: see burnd.robot.virtual
+    name = "vtower"
+    protocol = "generic"
 
 Unknown keys are errors (a typo must not silently fall back to a default).
 """
@@ -31,6 +39,8 @@ from pathlib import Path
 
 from burnd.emu import MEDIA_KINDS, FaultPlan, FaultPlanError
 from burnd.errors import ConfigError
+from burnd.robot.config import RobotConfig, parse_robots
+from burnd.robot.virtual import VirtualRobotConfig, parse_virtual_robots
 from burnd.virtual.autoattach import Rule, parse_rules
 
 DEFAULT_PATH = "/etc/burnd/burnd.toml"
@@ -58,6 +68,8 @@ class Config:
     job_history: int = 1000
     virtual_burners: tuple[VirtualBurnerConfig, ...] = field(default=())
     auto_attach: tuple[Rule, ...] = field(default=())
+    robots: tuple[RobotConfig, ...] = field(default=())
+    virtual_robots: tuple[VirtualRobotConfig, ...] = field(default=())
 
 
 def parse_virtual_burner_flag(text: str) -> VirtualBurnerConfig:
@@ -117,14 +129,19 @@ def parse(text: str, where: str = "config") -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where} is not valid TOML ({exc}); fix the syntax") from None
     rules = parse_rules(data.pop("auto_attach", []), f"{where}: auto_attach")
+    robots = data.pop("robot", [])
+    if not isinstance(robots, list):
+        raise ConfigError(f"{where}: robot must be an array of tables ([[robot]])")
+    virtual_robots = parse_virtual_robots(data.pop("virtual_robot", []), f"{where}: virtual_robot")
     burners = data.pop("virtual_burner", [])
     if not isinstance(burners, list):
         raise ConfigError(f"{where}: virtual_burner must be an array of tables ([[virtual_burner]])")
     _check_keys(data, {"state_dir": str, "bus": str, "group": str, "shutdown_timeout": float,
                        "media_poll_msecs": int, "job_history": int}, where)
     config = Config(**{k: (float(v) if k == "shutdown_timeout" else v) for k, v in data.items()})
-    return replace(config, auto_attach=rules, virtual_burners=tuple(
-        virtual_burner(table, f"{where}: virtual_burner #{n + 1}") for n, table in enumerate(burners)))
+    return replace(config, auto_attach=rules, robots=parse_robots(robots), virtual_robots=virtual_robots,
+                   virtual_burners=tuple(virtual_burner(table, f"{where}: virtual_burner #{n + 1}")
+                                         for n, table in enumerate(burners)))
 
 
 def load(path: str | None) -> Config:

@@ -2,10 +2,12 @@
 
 Start order matters for clients: every object is exported and every queued job is back in
 its queue before the bus name is requested, so the first caller sees a complete daemon.
+Robots come after the drives: a virtual robot brings its own (virtual burners in its bays).
 Attached images (VirtualDrive objects) stay attached when burnd stops and are re-adopted
 at the next start.
 SIGTERM stops new work and waits for running jobs (``shutdown_timeout``); a second signal
-or the timeout cancels them and marks them interrupted. The engine unlocks the tray on
+or the timeout cancels them and marks them interrupted. Robot batches load no new disc and
+end as interrupted once the discs in their drives are done. The engine unlocks the tray on
 every exit path, so no drive is left locked.
 """
 
@@ -24,13 +26,16 @@ from dbus_fast.aio import MessageBus
 from burnd.config import Config, ConfigError, VirtualBurnerConfig, virtual_burner
 from burnd.devices import udev
 from burnd.devices.drive import ManagedDrive, VirtualSpec, remove_backing, virtual_drive
+from burnd.devices.robot import ManagedRobot
 from burnd.errors import BurndError, DeviceBusy
+from burnd.jobs.batches import BatchJobs
 from burnd.jobs.errors import InvalidOption, NoSuchDrive
 from burnd.jobs.queue import JobQueue
 from burnd.jobs.store import JobStore, StoredBurner
 from burnd.service import BUS_NAME, ROOT_PATH
 from burnd.service.auth import Authority, note_sender
 from burnd.service.manager import Service
+from burnd.robot.virtual import VirtualRobot, VirtualRobotConfig
 from burnd.service.virtual import AttachedImages
 from burnd.virtual.watch import AutoAttacher
 
@@ -52,11 +57,14 @@ def connect_args(bus: str) -> dict[str, Any]:
 
 
 class Daemon:
-    def __init__(self, config: Config, extra_burners: tuple[VirtualBurnerConfig, ...] = ()) -> None:
+    def __init__(self, config: Config, extra_burners: tuple[VirtualBurnerConfig, ...] = (),
+                 extra_robots: tuple[VirtualRobotConfig, ...] = ()) -> None:
         self.config = config
         self.extra_burners = extra_burners
+        self.extra_robots = extra_robots
         self.state_dir = Path(config.state_dir)
         self.drives: dict[str, ManagedDrive] = {}
+        self.robots: dict[str, ManagedRobot] = {}
         self._stop = asyncio.Event()
         self._force = asyncio.Event()
         self._watch: udev.UdevWatch | None = None
@@ -80,12 +88,14 @@ class Daemon:
         self.bus.add_message_handler(note_sender)
         self.service = Service(self.bus, Authority(self.bus, self.config.group), self, self.config.job_history)
         self.queue = JobQueue(self.store, self.drives.get, self.service, loop)
-        self.service.attach(self.queue)
+        self.batches = BatchJobs(self.queue, lambda name: self.service.find_drive(name).drive, self.service, loop)
+        self.service.attach(self.queue, self.batches)
         self.bus.export(ROOT_PATH, self.service.manager)
         await self._start_virtual_drives(loop)
         for job in self.queue.recover(self.config.job_history):
             self.service.job_added(job)
         await self._add_virtual_burners()
+        await self._add_robots()
         self._start_udev(loop)
         reply = await self.bus.request_name(BUS_NAME)
         if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
@@ -105,13 +115,16 @@ class Daemon:
             self._stop.set()
 
     async def _shutdown(self) -> None:
-        await self.queue.shutdown(self.config.shutdown_timeout, self._force)
+        timeout = self.config.shutdown_timeout
+        await asyncio.gather(self.batches.shutdown(timeout, self._force), self.queue.shutdown(timeout, self._force))
         if self._watch is not None:
             self._watch.stop()
         if self._auto is not None:
             await asyncio.to_thread(self._auto.stop)
         for drive in list(self.drives.values()):
             await asyncio.get_running_loop().run_in_executor(None, drive.close)
+        for robot in self.robots.values():
+            await asyncio.to_thread(robot.close)
         self.bus.disconnect()
         await self.bus.wait_for_disconnect()
         self.store.close()
@@ -171,6 +184,30 @@ class Daemon:
                 log.warning("virtual burner %s is defined twice; the first definition wins", name)
                 continue
             await self.add_drive(virtual_drive(name, self._spec(name, burner), burner.group))
+
+    # ------------------------------------------------------------------ robots
+
+    async def _add_robots(self) -> None:
+        """Virtual robots first (each with a virtual burner per bay), then the configured ones; a
+        robot's drives are looked up when a batch starts, so real ones may appear later."""
+        for config in self.config.virtual_robots + self.extra_robots:
+            if config.name in self.robots or any(d in self.drives for d in config.drive_ids()):
+                log.warning("virtual robot %s clashes with another robot or drive name; skipped", config.name)
+                continue
+            virtual = await asyncio.to_thread(VirtualRobot, config, self.state_dir / "robots" / config.name)
+            for drive_id, sensor in zip(config.drive_ids(), virtual.bays):
+                spec = VirtualSpec(config.media, config.size, self.state_dir / "robots" / f"{drive_id}.manual.img")
+                await self.add_drive(ManagedDrive(drive_id, burner=sensor.burner, transport=sensor, virtual=spec))
+            self._add_robot(ManagedRobot(virtual.robot_config, virtual))
+        for robot in self.config.robots:
+            if robot.name in self.robots:
+                log.warning("robot %s is defined twice; the first definition wins", robot.name)
+                continue
+            self._add_robot(ManagedRobot(robot))
+
+    def _add_robot(self, robot: ManagedRobot) -> None:
+        self.robots[robot.name] = robot
+        self.service.add_robot(robot)
 
     async def create_virtual(self, media: str, options: dict[str, Any]) -> ManagedDrive:
         try:

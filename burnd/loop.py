@@ -130,6 +130,11 @@ def sysfs_state(name: str) -> SysfsLoop | None:
         return None
 
 
+def is_bound(name: str) -> bool:
+    """Whether ``name`` has a backing file: one stat, where ``sysfs_state`` reads eight files."""
+    return (SYS_BLOCK / name / "loop").is_dir()
+
+
 def bound_loops() -> list[SysfsLoop]:
     """Every loop device that currently has a backing file."""
     found = [sysfs_state(p.name) for p in SYS_BLOCK.glob("loop[0-9]*")]
@@ -285,7 +290,7 @@ def clear(name: str) -> None:
         raise DeviceError(f"LOOP_CLR_FD on /dev/{name} failed: {e.strerror}") from e
     finally:
         os.close(dev)  # recent kernels tear down at this, the last close
-    if sysfs_state(name) is not None:
+    if is_bound(name):
         _take_back_autoclear(name)
         raise DeviceBusy(f"/dev/{name} is held open by another process ({'; '.join(holders(name)) or 'not visible in /proc'}); "
                          "close it, then detach again")

@@ -24,6 +24,7 @@ from burnd.emu.backing import SIDECAR_SUFFIX
 from burnd.errors import BurndError
 from burnd.scsi.sense import NoMedium
 from burnd.scsi.sgio import SgIoTransport
+from burnd.scsi.transport import Transport
 
 log = logging.getLogger("burnd.devices")
 
@@ -42,19 +43,22 @@ class VirtualSpec:
 
 
 class ManagedDrive:
-    """A drive under burnd's care. ``burner`` for a virtual one; else ``nodes[0]`` is the node
+    """A drive under burnd's care. ``burner`` for a virtual one (commands go through
+    ``transport`` when given: a robot bay's tray sensor); else ``nodes[0]`` is the node
     commands go to (the /dev/sg node when there is one, so the kernel's sr lock does not
     serialise drives), opened per use so the exclusive open of a burn never meets our own fd."""
 
     def __init__(self, drive_id: str, *, burner: VirtualBurner | None = None, nodes: tuple[str, ...] = (),
-                 group: str = "", virtual: VirtualSpec | None = None, sys_name: str = "") -> None:
+                 group: str = "", virtual: VirtualSpec | None = None, sys_name: str = "",
+                 transport: Transport | None = None) -> None:
         self.id = drive_id
         self.nodes = nodes
         self.group = group
         self.virtual = virtual
         self.sys_name = sys_name
         self.burner = burner
-        self._virtual_drive = OpticalDrive(burner) if burner is not None else None
+        commands = transport or burner
+        self._virtual_drive = OpticalDrive(commands) if commands is not None else None
         self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"drive-{drive_id}")
         self.snapshot = DriveSnapshot()
         self._changed = threading.Condition()

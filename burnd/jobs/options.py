@@ -15,6 +15,8 @@ _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 WRITE = {"verify": bool, "copies": int, "speed": int, "simulate": bool, "multisession": bool,
          "finalize": bool, "blank_first": bool, "eject": bool, "expected_sha256": str}
+ROBOT_WRITE = {"copies": int, "verify": bool, "speed": int, "simulate": bool, "finalize": bool,
+               "expected_sha256": str, "pause_on_empty": bool}
 VERIFY = {"start_lba": int, "size": int}
 BLANK = {"full": bool}
 FORMAT = {"spare_areas": bool, "restricted_overwrite": bool, "force": bool}

@@ -20,7 +20,7 @@ from typing import Any, Callable, Protocol
 
 from burnd.burn.errors import Cancelled, VerifyMismatch, WriteFailed
 from burnd.devices.drive import ManagedDrive
-from burnd.errors import DBUS_ERROR_PREFIX, BadImage, BurndError
+from burnd.errors import DBUS_ERROR_PREFIX, BadImage, BurndError, DeviceBusy
 from burnd.jobs import runner
 from burnd.jobs.errors import NotCancelable, ShuttingDown
 from burnd.jobs.files import PositionalFile, reopen_as
@@ -77,6 +77,21 @@ def error_fields(exc: BaseException) -> tuple[str, str, dict[str, Any]]:
             f"internal error ({type(exc).__name__}: {exc}); the job stopped — see burnd's log and report it", {})
 
 
+def record_failure(job: LiveJob, exc: BaseException) -> str:
+    """Put why ``job`` ended into its record (state, error name and message, extra Result
+    entries); the message for Completed."""
+    record = job.record
+    record.error_name, record.error_message, extra = error_fields(exc)
+    record.result.update(extra)
+    if job.interrupt:
+        record.error_name = DBUS_ERROR_PREFIX + "Interrupted"
+        record.error_message = f"burnd was stopped during this job: {record.error_message}"
+    record.state = INTERRUPTED if job.interrupt else CANCELLED if isinstance(exc, Cancelled) else FAILED
+    if not isinstance(exc, BurndError):
+        log.error("job %d on %s failed unexpectedly", job.id, record.drive, exc_info=exc)
+    return record.error_message
+
+
 class JobQueue:
     def __init__(self, store: JobStore, drive_for: Callable[[str], ManagedDrive | None], events: QueueEvents,
                  loop: asyncio.AbstractEventLoop) -> None:
@@ -89,6 +104,8 @@ class JobQueue:
         self._wake: dict[str, asyncio.Event] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._running: dict[str, LiveJob] = {}
+        self._held: dict[str, LiveJob] = {}
+        self._ended = asyncio.Condition()
         self._quiet = asyncio.Event()
         self._quiet.set()
         self.accepting = True
@@ -100,14 +117,15 @@ class JobQueue:
         the last ``history`` ended jobs stay visible."""
         queued, interrupted = self.store.recover()
         for record in self.store.recent(history):
-            self._remember(LiveJob(record))
+            self.remember(LiveJob(record))
         for record in interrupted:
-            self._remember(LiveJob(record))
+            self.remember(LiveJob(record))
         for record in queued:
-            self._enqueue(self._remember(LiveJob(record)))
+            self._enqueue(self.remember(LiveJob(record)))
         return list(self.jobs.values())
 
-    def _remember(self, job: LiveJob) -> LiveJob:
+    def remember(self, job: LiveJob) -> LiveJob:
+        """Keep ``job`` in memory (as the D-Bus objects need it) with its initial properties."""
         job.props = initial_props(job.record)
         self.jobs[job.id] = job
         return job
@@ -120,7 +138,7 @@ class JobQueue:
                 os.close(fd)
             raise ShuttingDown("burnd is shutting down and takes no new jobs; submit again once it is back")
         record = self.store.add(drive_id, kind, options, image_path, uid, gid, groups, copy, copies)
-        job = self._remember(LiveJob(record, fd))
+        job = self.remember(LiveJob(record, fd))
         self._events.job_added(job)
         self._enqueue(job)
         return job
@@ -138,7 +156,28 @@ class JobQueue:
             del self.jobs[job_id]
 
     def queued_on(self, drive_id: str) -> int:
-        return len(self._pending.get(drive_id, ())) + (drive_id in self._running)
+        return len(self._pending.get(drive_id, ())) + (drive_id in self._running) + (drive_id in self._held)
+
+    # ------------------------------------------------------------------ holds
+
+    async def hold(self, drive_ids: tuple[str, ...], holder: LiveJob) -> None:
+        """Take the drives away from their queues for ``holder`` (a robot batch): their workers
+        start nothing new, jobs submitted meanwhile wait; returns once no job runs on any of them."""
+        taken = [d for d in drive_ids if d in self._held]
+        if taken:
+            raise DeviceBusy(f"drive(s) {', '.join(taken)} are held by job {self._held[taken[0]].id}; wait for it "
+                             f"to end or cancel it")
+        for drive_id in drive_ids:
+            self._held[drive_id] = holder
+        async with self._ended:
+            await self._ended.wait_for(lambda: not any(d in self._running for d in drive_ids))
+
+    def release(self, drive_ids: tuple[str, ...]) -> None:
+        """Give held drives back to their queues; waiting jobs start."""
+        for drive_id in drive_ids:
+            self._held.pop(drive_id, None)
+            if drive_id in self._wake:
+                self._wake[drive_id].set()
 
     # ------------------------------------------------------------------ workers
 
@@ -161,7 +200,8 @@ class JobQueue:
                 pass
 
     def running_on(self, drive_id: str) -> LiveJob | None:
-        return self._running.get(drive_id)
+        """The job using the drive: its own running job, or the batch holding it."""
+        return self._running.get(drive_id) or self._held.get(drive_id)
 
     async def _work(self, drive: ManagedDrive) -> None:
         wake = self._wake[drive.id]
@@ -169,7 +209,7 @@ class JobQueue:
             await wake.wait()
             wake.clear()
             pending = self._pending[drive.id]
-            while pending and self.accepting:
+            while pending and self.accepting and drive.id not in self._held:
                 job = pending.popleft()
                 await self._run(drive, job)
 
@@ -179,7 +219,7 @@ class JobQueue:
         self.store.save(record)
         self._running[drive.id] = job
         self._quiet.clear()
-        self._change(job, {"State": RUNNING, "Phase": "preparing", "StartTime": int(record.started * 1e6)})
+        self.change(job, {"State": RUNNING, "Phase": "preparing", "StartTime": int(record.started * 1e6)})
         self._events.drive_changed(drive)
         success, message = False, ""
         try:
@@ -188,28 +228,22 @@ class JobQueue:
             record.state, success = SUCCEEDED, True
             message = f"{record.kind} on {drive.id} succeeded"
         except BaseException as exc:
-            record.error_name, record.error_message, extra = error_fields(exc)
-            record.result.update(extra)
-            if job.interrupt:
-                record.error_name = DBUS_ERROR_PREFIX + "Interrupted"
-                record.error_message = f"burnd was stopped during this job: {record.error_message}"
-            record.state = INTERRUPTED if job.interrupt else CANCELLED if isinstance(exc, Cancelled) else FAILED
-            message = record.error_message
-            if not isinstance(exc, BurndError):
-                log.error("job %d on %s failed unexpectedly", job.id, drive.id, exc_info=exc)
+            message = record_failure(job, exc)
             if isinstance(exc, asyncio.CancelledError):
                 raise
         finally:
-            self._close_file(job)
+            self.close_file(job)
             record.finished = time.time()
             self.store.save(record)
             del self._running[drive.id]
             if not self._running:
                 self._quiet.set()
+            async with self._ended:
+                self._ended.notify_all()
             drive.announce()
             await self._loop.run_in_executor(drive.executor, drive.refresh)
             self._events.drive_changed(drive)
-            self._finish(job, success, message)
+            self.finish(job, success, message)
 
     async def _context(self, drive: ManagedDrive, job: LiveJob) -> runner.JobContext:
         record = job.record
@@ -236,7 +270,8 @@ class JobQueue:
             raise BadImage(f"after burnd restarted, {record.image_path} could not be reopened as uid {record.uid} "
                            f"({exc.strerror}); make it readable again or submit the job anew") from None
 
-    def _close_file(self, job: LiveJob) -> None:
+    @staticmethod
+    def close_file(job: LiveJob) -> None:
         if job.fd is not None:
             os.close(job.fd)
             job.fd = None
@@ -254,7 +289,7 @@ class JobQueue:
         if save:
             job.saved_at = time.monotonic()
             self.store.save(record)
-        self._change(job, changes)
+        self.change(job, changes)
         if not self.accepting:
             self._interrupt_if_idle(job)
 
@@ -266,20 +301,22 @@ class JobQueue:
             job.interrupt = True
             self.cancel(job)
 
-    def _change(self, job: LiveJob, changes: dict[str, Any]) -> None:
+    def change(self, job: LiveJob, changes: dict[str, Any]) -> None:
+        """Record property changes and pass on those that differ from what clients saw."""
         fresh = {k: v for k, v in changes.items() if job.props.get(k) != v}
         if fresh:
             job.props.update(fresh)
             self._events.job_changed(job, fresh)
 
-    def _finish(self, job: LiveJob, success: bool, message: str) -> None:
+    def finish(self, job: LiveJob, success: bool, message: str) -> None:
+        """Publish a job's end: its final properties, then Completed."""
         record = job.record
         changes: dict[str, Any] = {"State": record.state, "Phase": "done", "Result": record.result,
                                    "ErrorName": record.error_name, "ErrorMessage": record.error_message,
                                    "Cancelable": False, "Rate": 0.0, "ExpectedEndTime": 0}
         if success:
             changes["Progress"] = 1.0
-        self._change(job, changes)
+        self.change(job, changes)
         self._events.job_finished(job, success, message)
 
     # ------------------------------------------------------------------ cancel, shutdown
@@ -290,12 +327,12 @@ class JobQueue:
             raise NotCancelable(f"job {job.id} already ended ({record.state}); there is nothing to cancel")
         if record.state == QUEUED:
             self._pending[record.drive].remove(job)
-            self._close_file(job)
+            self.close_file(job)
             record.state, record.finished = CANCELLED, time.time()
             record.error_name = DBUS_ERROR_PREFIX + "Cancelled"
             record.error_message = "cancelled before it started; the disc was not touched"
             self.store.save(record)
-            self._finish(job, False, record.error_message)
+            self.finish(job, False, record.error_message)
             return
         job.cancel.set()
         drive = self._drive_for(record.drive)

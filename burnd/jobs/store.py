@@ -110,18 +110,20 @@ class JobStore:
             return self._db.execute(sql, tuple(args))
 
     def add(self, drive: str, kind: str, options: dict[str, Any], image_path: str | None, uid: int, gid: int,
-            groups: Iterable[int], copy: int = 1, copies: int = 1) -> JobRecord:
-        """Insert a queued job and commit; the returned record carries its id."""
+            groups: Iterable[int], copy: int = 1, copies: int = 1, state: str = QUEUED) -> JobRecord:
+        """Insert a job and commit; the returned record carries its id. A job that starts at once
+        (a robot batch) is inserted as running, so a crash never leaves it queued for no worker."""
         created = time.time()
+        started = created if state == RUNNING else None
         groups = tuple(groups)
         cursor = self._tx(
-            "INSERT INTO jobs (drive, kind, state, options, image_path, uid, gid, groups, copy, copies, created)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (drive, kind, QUEUED, json.dumps(options), image_path, uid, gid, json.dumps(groups), copy, copies,
-             created))
+            "INSERT INTO jobs (drive, kind, state, options, image_path, uid, gid, groups, copy, copies, created,"
+            " started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (drive, kind, state, json.dumps(options), image_path, uid, gid, json.dumps(groups), copy, copies,
+             created, started))
         assert cursor.lastrowid is not None
-        return JobRecord(cursor.lastrowid, drive, kind, QUEUED, options, image_path, uid, gid, groups, copy, copies,
-                         created)
+        return JobRecord(cursor.lastrowid, drive, kind, state, options, image_path, uid, gid, groups, copy, copies,
+                         created, started)
 
     def save(self, job: JobRecord) -> None:
         """Write the record's mutable fields back (one transaction)."""

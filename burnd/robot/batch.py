@@ -27,6 +27,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent import futures
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import BinaryIO
@@ -91,6 +93,8 @@ class BatchStatus:
     message: str = ""
     input_exhausted: bool = False
     bay_errors: dict[int, str] = field(default_factory=dict)
+    in_flight: int = 0
+    """Discs loaded or being loaded and not yet in a bin."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +143,17 @@ class Batch:
     ``image`` is a path or a file descriptor (the daemon's fd from the bus); every burn opens
     its own file description (``/proc/self/fd/N`` for a descriptor) so parallel burns do not
     share a file offset.
+
+    ``executors[i]``, when given, runs bay i's loop: the daemon passes each drive's own
+    single thread, so every command to a drive stays on the one thread that may use it.
+    Without them each bay gets a thread of its own.
     """
 
     def __init__(self, robot: Robot, drives: Sequence[OpticalDrive], image: str | os.PathLike[str] | int,
                  copies: int, options: BurnOptions | None = None, *, on_event: EventCallback | None = None,
                  accept_capacity: int | None = None, reject_capacity: int | None = None,
-                 pause_on_empty: bool = False, max_failures_in_row: int = 5, poll: float = 0.2) -> None:
+                 pause_on_empty: bool = False, max_failures_in_row: int = 5, poll: float = 0.2,
+                 executors: Sequence[Executor] | None = None) -> None:
         if copies < 1:
             raise ValueError(f"copies must be at least 1, not {copies}")
         if len(drives) != robot.drives:
@@ -175,6 +184,9 @@ class Batch:
         self._input_exhausted = False
         self._bay_errors: dict[int, str] = {}
         self._thread: threading.Thread | None = None
+        self._executors = list(executors) if executors is not None else None
+        if self._executors is not None and len(self._executors) != len(self.drives):
+            raise ValueError(f"{len(self.drives)} drive(s) but {len(self._executors)} executor(s)")
 
     # ------------------------------------------------------------------ control (any thread)
 
@@ -224,12 +236,14 @@ class Batch:
         """Run to the end in this thread; the final status."""
         with self._cond:
             self._set_state(BatchState.RUNNING, None, "")
-        workers = [threading.Thread(target=self._worker, args=(bay,), name=f"batch-{self.robot.name}-bay{bay}")
-                   for bay in range(len(self.drives))]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
+        own = None if self._executors is not None else ThreadPoolExecutor(
+            len(self.drives), thread_name_prefix=f"batch-{self.robot.name}-bay")
+        executors = self._executors or [own] * len(self.drives)
+        try:
+            futures.wait([executor.submit(self._worker, bay) for bay, executor in enumerate(executors)])
+        finally:
+            if own is not None:
+                own.shutdown()
         with self._cond:
             if self._state is not BatchState.FAILED:
                 if self._cancel.is_set():
@@ -322,7 +336,8 @@ class Batch:
     def _snapshot(self) -> BatchStatus:
         accepted = sum(r.accepted for r in self._results)
         return BatchStatus(self._state, self.copies, accepted, len(self._results) - accepted, tuple(self._results),
-                           self._error, self._message, self._input_exhausted, dict(self._bay_errors))
+                           self._error, self._message, self._input_exhausted, dict(self._bay_errors),
+                           self._in_flight)
 
     def _set_state(self, state: BatchState, error: BurndError | None, message: str) -> None:
         """Called with the condition held."""
@@ -426,10 +441,10 @@ class Batch:
                                f"stops")
             with self._cond:
                 self._set_state(BatchState.FAILED, exc, "")
-            return DiscResult(number, bay, drive.name, False, str(exc), exc.dbus_name,
+            return DiscResult(number, bay, drive.name, False, str(exc), exc.dbus_error,
                               seconds=time.monotonic() - started)
         except BurndError as exc:
             log.info("robot %s bay %d: disc %d rejected: %s", self.robot.name, bay, number, exc)
-            return DiscResult(number, bay, drive.name, False, str(exc), exc.dbus_name,
+            return DiscResult(number, bay, drive.name, False, str(exc), exc.dbus_error,
                               seconds=time.monotonic() - started)
         return DiscResult(number, bay, drive.name, True, sha256=result.sha256, seconds=time.monotonic() - started)

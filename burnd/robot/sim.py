@@ -19,7 +19,8 @@ Placing a disc on a closed tray jams the arm, as it would on the real thing.
 Faults (:meth:`Mechanics.inject`): ``jam`` (the next motion jams), ``jam after N`` (the
 N+1th motion from now jams), ``silent`` (the robot stops answering), ``empty input`` (the
 input bin is emptied), ``reject full`` (the reject bin is full at its current count). A jam
-lasts until :meth:`Mechanics.clear_jam` (the operator opening the lid).
+lasts until ``clear jam`` (the operator opening the lid); ``answer`` ends ``silent`` and
+``refill N`` puts blanks in the input bin.
 """
 
 from __future__ import annotations
@@ -82,6 +83,25 @@ class SimFault(Exception):
         self.kind = kind
 
 
+ACTIONS = ("jam", "jam after N", "silent", "answer", "empty input", "reject full", "clear jam", "refill N")
+"""What :meth:`Mechanics.inject` takes: faults, and the operator's hands (``answer`` undoes
+``silent``: the cable is back; ``refill N`` puts N blanks in the input bin)."""
+
+
+def parse_action(text: str) -> tuple[str, int | None]:
+    """``(verb, N)`` for one of :data:`ACTIONS` (N for the two that take a count); ValueError
+    naming the choices otherwise. Pure, so a configuration can be checked before a robot exists."""
+    words = text.lower().split()
+    counted = {"jam after": words[:2] == ["jam", "after"], "refill": words[:1] == ["refill"]}
+    for verb, matches in counted.items():
+        if matches and len(words) == len(verb.split()) + 1 and words[-1].isdigit():
+            return verb, int(words[-1])
+    verb = " ".join(words)
+    if verb in ACTIONS:
+        return verb, None
+    raise ValueError(f"unknown robot action {text!r}: use one of {', '.join(ACTIONS)}")
+
+
 class Mechanics:
     """Bins, gripper and bays; every motion goes through :meth:`_move` (jams, timing)."""
 
@@ -116,22 +136,26 @@ class Mechanics:
             self.input.extend(self._new_disc() for _ in range(count))
 
     # ------------------------------------------------------------------ faults
-    def inject(self, fault: str) -> None:
-        words = fault.lower().split()
+    def inject(self, action: str) -> None:
+        """Play a fault or the operator; ``action`` as :func:`parse_action` reads it."""
+        verb, count = parse_action(action)
         with self.lock:
-            if words == ["jam"]:
+            if verb == "jam":
                 self._jam_at = self.moves
-            elif len(words) == 3 and words[:2] == ["jam", "after"] and words[2].isdigit():
-                self._jam_at = self.moves + int(words[2])
-            elif words == ["silent"]:
+            elif verb == "jam after":
+                self._jam_at = self.moves + (count or 0)
+            elif verb == "silent":
                 self.silent = True
-            elif words == ["empty", "input"]:
+            elif verb == "answer":
+                self.silent = False
+            elif verb == "empty input":
                 self.input.clear()
-            elif words == ["reject", "full"]:
+            elif verb == "reject full":
                 self.capacity[Bin.REJECT] = len(self.bins[Bin.REJECT])
+            elif verb == "clear jam":
+                self.clear_jam()
             else:
-                raise ValueError(f"unknown robot fault {fault!r}: use jam, jam after N, silent, empty input, "
-                                 f"reject full")
+                self.add_blanks(count or 0)
 
     def clear_jam(self) -> None:
         """The operator frees the arm; a disc it held goes back on top of the input bin."""

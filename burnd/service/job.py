@@ -1,19 +1,26 @@
-"""The Job object: properties mirror the queue's LiveJob; PropertiesChanged at most 10/s."""
+"""The Job object: properties mirror the queue's LiveJob; PropertiesChanged at most 10/s.
+
+A robot-write batch is a Job too: its Robot is set and its Drive is "/" (it uses all the
+robot's drives), Discs lists its discs, and Cancel goes to the batches instead of the queue.
+While a batch is paused by a robot fault, ErrorName/ErrorMessage say why (the props carry
+that transient error; the record only ever holds the job's final one).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method, signal
 
 from burnd.jobs import options as opts
 from burnd.errors import NotAuthorized
 from burnd.jobs.options import check
-from burnd.jobs.queue import JobQueue, LiveJob
+from burnd.jobs.batches import ROBOT_WRITE
+from burnd.jobs.queue import LiveJob
 from burnd.jobs.store import QUEUED, RUNNING
-from burnd.service import DRIVES_PATH, INTERFACE, JOBS_PATH
+from burnd.service import DRIVES_PATH, INTERFACE, JOBS_PATH, ROBOTS_PATH
 from burnd.service.auth import Authority, may_cancel
 from burnd.service.errors import dbus_errors
 from burnd.service.values import variant_dict
@@ -28,12 +35,18 @@ def job_path(job_id: int) -> str:
     return f"{JOBS_PATH}/{job_id}"
 
 
+class Canceller(Protocol):
+    """Whoever runs the job: the queue, or the batches for a robot-write job."""
+
+    def cancel(self, job: LiveJob) -> None: ...
+
+
 class JobInterface(ServiceInterface):
-    def __init__(self, job: LiveJob, queue: JobQueue, authority: Authority) -> None:
+    def __init__(self, job: LiveJob, runner: Canceller, authority: Authority) -> None:
         super().__init__(INTERFACE + ".Job")
         self.job = job
         self.path = job_path(job.id)
-        self._queue = queue
+        self._runner = runner
         self._authority = authority
         self._pending: dict[str, Any] = {}
         self._last_emit = 0.0
@@ -74,9 +87,17 @@ class JobInterface(ServiceInterface):
     def Kind(self) -> "s":
         return self.job.record.kind
 
+    @property
+    def _batch(self) -> bool:
+        return self.job.record.kind == ROBOT_WRITE
+
     @dbus_property(access=R)
     def Drive(self) -> "o":
-        return f"{DRIVES_PATH}/{self.job.record.drive}"
+        return "/" if self._batch else f"{DRIVES_PATH}/{self.job.record.drive}"
+
+    @dbus_property(access=R)
+    def Robot(self) -> "o":
+        return f"{ROBOTS_PATH}/{self.job.record.drive}" if self._batch else "/"
 
     @dbus_property(access=R)
     def State(self) -> "s":
@@ -124,16 +145,20 @@ class JobInterface(ServiceInterface):
         return self.job.record.copies
 
     @dbus_property(access=R)
+    def Discs(self) -> "aa{sv}":
+        return [variant_dict(disc) for disc in self.job.props.get("Discs", ())]
+
+    @dbus_property(access=R)
     def Result(self) -> "a{sv}":
         return variant_dict(self.job.record.result)
 
     @dbus_property(access=R)
     def ErrorName(self) -> "s":
-        return self.job.record.error_name
+        return self.job.props.get("ErrorName", self.job.record.error_name)
 
     @dbus_property(access=R)
     def ErrorMessage(self) -> "s":
-        return self.job.record.error_message
+        return self.job.props.get("ErrorMessage", self.job.record.error_message)
 
     @dbus_property(access=R)
     def StartedByUID(self) -> "u":
@@ -151,7 +176,7 @@ class JobInterface(ServiceInterface):
         if not may_cancel(caller, self.job.record.uid):
             raise NotAuthorized(f"job {self.job.id} belongs to uid {self.job.record.uid}; only its owner or root "
                                 f"may cancel it")
-        self._queue.cancel(self.job)
+        self._runner.cancel(self.job)
 
     @signal()
     def Completed(self, success: bool, message: str) -> "bs":
@@ -165,6 +190,8 @@ _FLOAT_PROPS = {"Progress", "Rate", "BufferFill"}
 def _wire(name: str, value: Any) -> Any:
     if name == "Result":
         return variant_dict(value)
+    if name == "Discs":
+        return [variant_dict(disc) for disc in value]
     if name in _INT_PROPS:
         return int(value)
     if name in _FLOAT_PROPS:

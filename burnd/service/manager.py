@@ -1,8 +1,8 @@
 """The Manager object and the Service that ties D-Bus objects to the queue and the drives.
 
-Service implements the queue's QueueEvents: a job added, changed or finished becomes an
-exported Job object, a throttled PropertiesChanged, a Completed signal; a drive whose state
-changed republishes its properties.
+Service implements the queue's QueueEvents (and the batches' RobotEvents): a job added,
+changed or finished becomes an exported Job object, a throttled PropertiesChanged, a Completed
+signal; a drive or robot whose state changed republishes its properties.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, m
 
 import burnd
 from burnd.devices.drive import ManagedDrive
+from burnd.devices.robot import ManagedRobot
 from burnd.jobs import options as opts
+from burnd.jobs.batches import ROBOT_WRITE, BatchJobs
 from burnd.jobs.errors import NoSuchDrive, NoSuchGroup
 from burnd.jobs.files import check_image_fd, fd_path
 from burnd.jobs.options import check
@@ -26,6 +28,7 @@ from burnd.service.auth import Authority
 from burnd.service.drive import DriveInterface, drive_path
 from burnd.service.errors import dbus_errors
 from burnd.service.job import JobInterface
+from burnd.service.robot import RobotInterface
 from burnd.service.virtual import AttachedImages
 
 R = PropertyAccess.READ
@@ -49,18 +52,26 @@ class Service:
         self.history = history
         self._ended: collections.deque[int] = collections.deque()
         self._queue: JobQueue | None = None
+        self._batches: BatchJobs | None = None
         self.drives: dict[str, DriveInterface] = {}
+        self.robots: dict[str, RobotInterface] = {}
         self.jobs: dict[int, JobInterface] = {}
         self.images: AttachedImages | None = None
         self.manager = ManagerInterface(self)
 
-    def attach(self, queue: JobQueue) -> None:
+    def attach(self, queue: JobQueue, batches: BatchJobs) -> None:
         self._queue = queue
+        self._batches = batches
 
     @property
     def queue(self) -> JobQueue:
-        assert self._queue is not None, "Service.attach(queue) first"
+        assert self._queue is not None, "Service.attach(queue, batches) first"
         return self._queue
+
+    @property
+    def batches(self) -> BatchJobs:
+        assert self._batches is not None, "Service.attach(queue, batches) first"
+        return self._batches
 
     # ------------------------------------------------------------------ drives
 
@@ -80,6 +91,21 @@ class Service:
 
     def drive_changed(self, drive: ManagedDrive) -> None:
         interface = self.drives.get(drive.id)
+        if interface is not None:
+            interface.publish()
+
+    # ------------------------------------------------------------------ robots
+
+    def add_robot(self, robot: ManagedRobot) -> RobotInterface:
+        interface = RobotInterface(robot, self)
+        self.robots[robot.name] = interface
+        interface.publish()
+        self.bus.export(interface.path, interface)
+        self.manager.emit_properties_changed({"Robots": self.manager.Robots})
+        return interface
+
+    def robot_changed(self, robot: ManagedRobot) -> None:
+        interface = self.robots.get(robot.name)
         if interface is not None:
             interface.publish()
 
@@ -116,7 +142,8 @@ class Service:
         return self.jobs[job.id].path
 
     def job_added(self, job: LiveJob) -> None:
-        interface = JobInterface(job, self.queue, self.authority)
+        runner = self.batches if job.record.kind == ROBOT_WRITE else self.queue
+        interface = JobInterface(job, runner, self.authority)
         self.jobs[job.id] = interface
         self.bus.export(interface.path, interface)
         if job.record.terminal:
@@ -156,6 +183,10 @@ class ManagerInterface(ServiceInterface):
     @dbus_property(access=R)
     def Drives(self) -> "ao":
         return sorted(interface.path for interface in self._service.drives.values())
+
+    @dbus_property(access=R)
+    def Robots(self) -> "ao":
+        return sorted(interface.path for interface in self._service.robots.values())
 
     @method()
     @dbus_errors

@@ -39,4 +39,6 @@ def variant_dict(values: dict[str, Any]) -> dict[str, Variant]:
 
 
 def _listy(value: Any) -> Any:
-    return [list(v) if isinstance(v, tuple) else v for v in value] if isinstance(value, (list, tuple)) else value
+    if not isinstance(value, (list, tuple)):
+        return value
+    return [variant_dict(v) if isinstance(v, dict) else list(v) if isinstance(v, tuple) else v for v in value]

@@ -288,7 +288,7 @@ class VirtualDrives:
                                  origin=origin, size=window[1])
             self._attachments[device] = attachment
             try:
-                self._save()
+                registry.add(self.state_dir, attachment)
             except BaseException:
                 del self._attachments[device]
                 loop.clear(device)
@@ -335,10 +335,7 @@ class VirtualDrives:
     def _forget(self, attachment: Attachment) -> None:
         self._release(attachment)
         del self._attachments[attachment.device]
-        self._save()
-
-    def _save(self) -> None:
-        registry.save(self.state_dir, list(self._attachments.values()))
+        registry.remove(self.state_dir, attachment.id)
 
     def _notify(self, event: str, attachment: Attachment) -> None:
         if self._on_change is not None:

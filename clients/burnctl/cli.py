@@ -12,12 +12,14 @@ import re
 from burnctl import attach_verbs as av
 from burnctl import daemon_verbs as dv
 from burnctl import image_verbs as iv
+from burnctl import robot_verbs as rv
 from burnctl.exitcodes import describe
 
 PROG = "burnctl"
 SUMMARY = "Burn, verify, rip and inspect discs and disc images through the burnd daemon."
 DRIVE_HELP = ("/dev/srN, /dev/sgN, a /dev/disk/by-id link, a drive id or a virtual burner's name; "
               "may be left out when only one drive can write")
+ROBOT_HELP = "a disc robot's name, as `burnctl robot list` shows it"
 ENVIRONMENT = (
     ("BURNCTL_BUS", "the bus burnd is on when --bus is not given: system (default), session or a D-Bus address"),
     ("NO_COLOR", "when set, burnctl prints no colours"),
@@ -91,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     def drive_arg(p: argparse.ArgumentParser, optional: bool = True, name: str = "drive") -> None:
         p.add_argument(name, metavar="DRIVE", nargs="?" if optional else None, help=DRIVE_HELP)
 
+    def robot_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("robot", metavar="ROBOT", help=ROBOT_HELP)
+
     def job_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--detach", action="store_true", help="start the job, print its id and leave it running")
 
@@ -100,12 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     drive_arg(verb("info", dv.info, "show a drive and its medium"))
 
-    p = verb("write", dv.write, "burn an image (or a directory, mastered to ISO on the fly) to a disc")
+    p = verb("write", rv.write, "burn an image (or a directory, mastered to ISO on the fly) to a disc, "
+             "or to many discs with a disc robot (--robot)")
     p.add_argument("image", metavar="IMAGE", help="a disc image file, or a directory to put on the disc")
     drive_arg(p)
     p.add_argument("--no-verify", dest="verify", action="store_false", default=None,
                    help="do not read the disc back after writing (verify is on by default where the medium allows)")
-    p.add_argument("--copies", type=positive, help="how many discs to write (asks for a blank disc between them)")
+    p.add_argument("--copies", type=positive, help="how many discs to write (a drive asks for a blank disc between "
+                   "them; with --robot: how many good discs to make)")
     p.add_argument("--speed", type=positive, metavar="KB_S", help="write speed in kB/s (default: the drive's best)")
     p.add_argument("--simulate", action="store_true", help="dummy write: the laser stays off (where supported)")
     p.add_argument("--multisession", action="store_true", help="leave the disc appendable")
@@ -113,8 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not close the disc")
     p.add_argument("--blank", action="store_true", help="blank or overwrite a disc that holds data (consent)")
     p.add_argument("--eject", action="store_true", help="eject the disc when done")
-    p.add_argument("--sha256", type=sha256_hex, metavar="HASH", help="refuse the image unless its SHA-256 is HASH")
+    p.add_argument("--sha256", "--expected-sha256", type=sha256_hex, metavar="HASH",
+                   help="refuse the image unless its SHA-256 is HASH")
     p.add_argument("--tmpdir", metavar="DIR", help="where a directory is mastered (default: $TMPDIR)")
+    p.add_argument("--robot", metavar="ROBOT", help="burn with this disc robot, in all its drives at once: load a "
+                   "blank from its input bin, burn, verify, drop into the accept (or reject) bin, repeat")
+    p.add_argument("--pause-on-empty", action="store_true",
+                   help="with --robot: pause for a refill when the input bin runs out (default: end with fewer copies)")
     job_options(p)
 
     p = verb("verify", dv.verify, "compare a disc with an image, a SHA-256 digest or a SHA256SUMS file")
@@ -190,6 +202,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", dest="faults", action="append", metavar="RULE",
                    help="inject a drive fault, e.g. 'write lba>=1000: 3/0C/00' (repeatable; for tests)")
     drive_arg(verb("remove", dv.virtual_remove, "remove a virtual burner", sub=vsub), optional=False)
+
+    robot = verb("robot", None, "disc robots (autoloaders, duplicator towers, publishers); "
+                 "`burnctl write --robot` burns with one")
+    rsub = robot.add_subparsers(dest="robot_verb", metavar="ACTION", required=True)
+    p = verb("list", rv.robot_list, "list the disc robots: protocol, port, state, drives by bay, bins", sub=rsub)
+    p.add_argument("--names", action="store_true", help="print only the robot names, one per line")
+    robot_arg(verb("status", rv.status, "ask a robot for its status now and show it", sub=rsub))
+    robot_arg(verb("pause", rv.pause, "pause a robot's batch: load no more discs (those being burned finish)",
+                   sub=rsub))
+    robot_arg(verb("resume", rv.resume, "continue a paused batch, once what paused it (a jam, a full bin …) is fixed",
+                   sub=rsub))
+    p = verb("simulate", rv.simulate, "virtual robots: play a fault or the operator (for tests and demos)", sub=rsub)
+    robot_arg(p)
+    p.add_argument("action", metavar="ACTION", nargs="+",
+                   help="jam, jam after N, silent, answer, empty input, reject full, clear jam or refill N")
 
     image = verb("image", None, "work on image files locally (no daemon needed)", local=True)
     isub = image.add_subparsers(dest="image_verb", metavar="ACTION", required=True)

@@ -41,13 +41,14 @@ MEANING = {
     Exit.VERIFY_MISMATCH: "verification found a difference",
     Exit.CANCELLED: "cancelled",
     Exit.BAD_IMAGE: "the image (or a local image operation) failed",
-    Exit.NO_DRIVE: "no such drive, or not an optical drive",
+    Exit.NO_DRIVE: "no such drive or robot, or not an optical drive",
     Exit.BUSY: "the drive or daemon is busy; try again later",
     Exit.ROBOT: "the disc robot needs attention (jam, empty or full bin, no answer, misconfigured)",
 }
 
 _BY_CODE: dict[Exit, tuple[str, ...]] = {
-    Exit.USAGE: ("InvalidOption", "OptionNotSupported", "NotVirtual", "NameTaken", "NotCancelable"),
+    Exit.USAGE: ("InvalidOption", "OptionNotSupported", "NotVirtual", "NameTaken", "NotCancelable",
+                  "NotPausable"),
     Exit.NOT_AUTHORIZED: ("NotAuthorized",),
     Exit.MEDIUM: ("NoMedium", "MediumMissing", "WrongMedium", "MediumNotBlank", "MediumNotWritable",
                   "WriteProtected", "SessionOpen", "NotReady", "MediumChanged", "BlankArea"),

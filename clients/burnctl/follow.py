@@ -1,6 +1,6 @@
 """Following a job to its end: PropertiesChanged drives the progress display, Completed ends
 it, and Ctrl-C asks the daemon to cancel (after asking the user when a cancel would ruin a
-write-once disc)."""
+write-once disc). A robot-write batch also tells each disc as it lands and each pause."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from dbus_fast import Message, MessageType
 
+from burnctl.batch import ROBOT_WRITE, BatchNarrator
 from burnctl.client import JOB, NAME, PROPS, Daemon, DaemonError, plain
 from burnctl.exitcodes import Exit
 from burnctl.output import Output
@@ -37,6 +38,7 @@ class Follower:
         self._asking = False  # no redraws while a question waits for its answer
         self._stopped = False
         self._lost = False  # burnd left the bus
+        self._narrator: BatchNarrator | None = None
 
     async def run(self) -> dict[str, Any]:
         """Wait for the job's end and return its final view (or its current one if the user stopped
@@ -50,6 +52,8 @@ class Follower:
             await self.daemon.add_match("type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',"
                                         "arg0='org.burnd.Burnd1'")
             self.props.update(await self.daemon.get_all(self.path, JOB))
+            if self.props.get("Kind") == ROBOT_WRITE:
+                self._narrator = BatchNarrator()
             self._draw()
             if self.props.get("State") in TERMINAL_STATES:
                 self._finish()
@@ -65,6 +69,7 @@ class Follower:
                 self.writer.finish()
         if not self._stopped:
             self.props.update(await self.daemon.get_all(self.path, JOB))
+            self._narrate()  # discs that landed after the last signal
         return job_view(self.path, self.props)
 
     @property
@@ -90,8 +95,20 @@ class Follower:
             self._finish()
 
     def _draw(self) -> None:
+        self._narrate()
         if self.writer and not self._asking:
             self.writer.update(Snapshot.of(self.props))
+
+    def _narrate(self) -> None:
+        if self._narrator is None:
+            return
+        for note in self._narrator.notes(self.props):
+            if note.attention:
+                self._say(note.text)
+            elif not self.out.json:
+                if self.writer:
+                    self.writer.finish()
+                self.out.text(note.text)
 
     def _finish(self) -> None:
         if self._done is not None and not self._done.done():

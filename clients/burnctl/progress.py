@@ -27,6 +27,7 @@ class Snapshot:
     fifo: float = 0.0  # 0..1
     copy: int = 1
     copies: int = 1
+    accepted: int = 0  # a robot-write batch: discs in the accept bin
 
     @classmethod
     def of(cls, props: dict[str, Any]) -> Snapshot:
@@ -36,6 +37,7 @@ class Snapshot:
             total=int(props.get("TotalBytes", 0)), rate=float(props.get("Rate", 0.0)),
             expected_end=int(props.get("ExpectedEndTime", 0)) / 1e6, fifo=float(props.get("BufferFill", 0.0)),
             copy=int(props.get("Copy", 1)), copies=int(props.get("Copies", 1)),
+            accepted=sum(1 for disc in props.get("Discs") or [] if disc.get("accepted")),
         )
 
 
@@ -88,7 +90,9 @@ def fields(snap: Snapshot, now: float) -> dict[str, str]:
     parts["eta"] = f"ETA {eta_text(eta_seconds(snap, now))}"
     if snap.kind == "write":
         parts["fifo"] = f"fifo {snap.fifo * 100:3.0f}%"
-    if snap.copies > 1:
+    if snap.kind == "robot-write":
+        parts["copy"] = f"{snap.accepted}/{snap.copies} accepted"
+    elif snap.copies > 1:
         parts["copy"] = f"copy {snap.copy}/{snap.copies}"
     return parts
 

@@ -49,10 +49,70 @@ def drive_view(path: str, props: dict[str, Any]) -> dict[str, Any]:
 
 
 def job_view(path: str, props: dict[str, Any]) -> dict[str, Any]:
+    """``drive`` and ``robot`` are ids, "" for "/" (a robot-write batch has no one drive; other
+    jobs have no robot)."""
     view = {"id": object_id(path), "object_path": path}
     view.update({snake(k): v for k, v in sorted(props.items())})
     view["drive"] = object_id(view.get("drive", ""))
+    view["robot"] = object_id(view.get("robot", ""))
     return view
+
+
+def job_target(job: dict[str, Any]) -> str:
+    """What a job runs on: its drive, or a robot-write batch's robot."""
+    return job.get("drive") or job.get("robot", "")
+
+
+def robot_view(path: str, props: dict[str, Any]) -> dict[str, Any]:
+    """A robot: ``id`` is its name; ``drives`` the drive ids in bay order ("" for a bay whose
+    configured drive is not present); ``current_job`` a job id or ""."""
+    view = {"id": props.get("Name") or object_id(path), "object_path": path}
+    view.update({snake(k): v for k, v in sorted(props.items())})
+    view["drives"] = [object_id(d) for d in view.get("drives", [])]
+    view["current_job"] = object_id(view.get("current_job", ""))
+    return view
+
+
+BIN_ORDER = ("input", "accept", "reject")
+
+
+def bins_text(bins: dict[str, Any]) -> str:
+    """``input 25, accept 3, reject 0``; "?" for a bin the robot cannot count."""
+    return ", ".join(f"{name} {bins.get(name, '?')}" for name in BIN_ORDER)
+
+
+def robot_line(robot: dict[str, Any]) -> str:
+    """``tower  rimage-ras13  /dev/pts/3  idle  drives tower_bay0,tower_bay1  bins …`` — one row
+    of ``burnctl robot list``."""
+    drives = ",".join(d or "(missing)" for d in robot.get("drives", [])) or "-"
+    flag = "  [virtual]" if robot.get("virtual") else ""
+    return (f"{robot['id']:<12} {robot.get('protocol', ''):<16} {robot.get('port', ''):<14} "
+            f"{robot.get('state', ''):<8} drives {drives}  bins {bins_text(robot.get('bins', {}))}{flag}")
+
+
+def robot_details(robot: dict[str, Any], status: dict[str, Any] | None) -> list[str]:
+    """``burnctl robot status`` as aligned ``key: value`` lines; ``status`` is QueryStatus's
+    answer (None when the robot gave none)."""
+    bays = ", ".join(f"bay {bay}: {drive or '(missing)'}" for bay, drive in enumerate(robot.get("drives", [])))
+    rows = [
+        ("Robot", robot["id"] + (" (virtual)" if robot.get("virtual") else "")),
+        ("Protocol", robot.get("protocol", "")),
+        ("Port", robot.get("port", "")),
+        ("State", robot.get("state", "")),
+        ("Detail", robot.get("detail", "")),
+        ("Error", robot.get("error_name", "").rsplit(".", 1)[-1]),
+        ("Drives", bays or "-"),
+        ("Bins", bins_text(robot.get("bins", {}))),
+        ("Current job", robot.get("current_job") or "-"),
+    ]
+    if status is not None:
+        rows += [("Ready", "yes" if status.get("ready") else "no"), ("Robot says", status.get("raw", ""))]
+    return aligned(rows)
+
+
+def aligned(rows: list[tuple[str, str]]) -> list[str]:
+    """``Key:  value`` lines with the values in one column; empty values are left out."""
+    return [f"{key + ':':<14}{value}" for key, value in rows if value != ""]
 
 
 def drive_line(drive: dict[str, Any]) -> str:
@@ -88,7 +148,7 @@ def drive_details(drive: dict[str, Any]) -> list[str]:
         ("Profiles", ", ".join(drive.get("profiles", [])) or "-"),
         ("Current job", drive.get("current_job") or "-"),
     ]
-    lines = [f"{key + ':':<14}{value}" for key, value in rows if value != ""]
+    lines = aligned(rows)
     for track in drive.get("tracks", []):
         kind = "data" if track.get("data") else "audio"
         lines.append(f"  track {track.get('number')}: session {track.get('session')}, {kind}, "
@@ -98,9 +158,10 @@ def drive_details(drive: dict[str, Any]) -> list[str]:
 
 
 def job_line(job: dict[str, Any]) -> str:
-    """``3  write  virtual0  running  writing  42%`` — one row of ``burnctl jobs``."""
+    """``3  write  virtual0  running  writing  42%`` — one row of ``burnctl jobs`` (a robot-write
+    batch names its robot where other jobs name their drive)."""
     percent = f"{job.get('progress', 0.0) * 100:.0f}%"
-    return f"{job['id']:<5} {job.get('kind', ''):<7} {job.get('drive', ''):<12} {job.get('state', ''):<12} " \
+    return f"{job['id']:<5} {job.get('kind', ''):<11} {job_target(job):<12} {job.get('state', ''):<12} " \
            f"{job.get('phase', ''):<26} {percent}"
 
 
@@ -109,10 +170,38 @@ def job_path(spec: str) -> str:
     return spec if spec.startswith("/") else f"{ROOT}/jobs/{spec}"
 
 
+def batch_counts(job: dict[str, Any]) -> tuple[int, int]:
+    """(accepted, rejected) discs of a robot-write batch: the daemon's final count once it has
+    one, else the discs listed so far."""
+    result, discs = job.get("result") or {}, job.get("discs") or []
+    accepted = sum(1 for disc in discs if disc.get("accepted"))
+    return int(result.get("accepted", accepted)), int(result.get("rejected", len(discs) - accepted))
+
+
+def batch_summary(job: dict[str, Any]) -> str:
+    """``20 of 20 copies accepted, 2 rejected`` (and whether the input bin ran out)."""
+    accepted, rejected = batch_counts(job)
+    text = f"{accepted} of {job.get('copies', 0)} copies accepted, {rejected} rejected"
+    if (job.get("result") or {}).get("input_exhausted"):
+        text += "; the input bin ran out of blank discs"
+    return text
+
+
+def disc_line(disc: dict[str, Any]) -> str:
+    """``disc 3 (bay 1, tower_bay1): accepted`` or ``…: rejected: <why>`` — one disc of a batch."""
+    where = f"disc {disc.get('number', '?')} (bay {disc.get('bay', '?')}, {disc.get('drive', '')})"
+    if disc.get("accepted"):
+        return f"{where}: accepted"
+    return f"{where}: rejected: {disc.get('error') or disc.get('error_name') or 'no reason given'}"
+
+
 def result_line(job: dict[str, Any]) -> str:
     """The one line that ends a job: what happened, in terms a person reads at a glance."""
     kind, state = job.get("kind", "job"), job.get("state", "")
     result = job.get("result") or {}
+    if kind == "robot-write":
+        failure = "" if state == "succeeded" else f": {job.get('error_message') or state}"
+        return f"{kind} {state} on {job_target(job)}: {batch_summary(job)}{failure}"
     if state == "succeeded":
         amount = human_bytes(result.get("bytes", job.get("bytes", 0)))
         extra = []
@@ -124,4 +213,4 @@ def result_line(job: dict[str, Any]) -> str:
                 extra.append("simulated")
         return f"{kind} succeeded on {job.get('drive', '')}: {amount}" + (f" ({', '.join(extra)})" if extra else "")
     message = job.get("error_message") or state
-    return f"{kind} {state} on {job.get('drive', '')}: {message}"
+    return f"{kind} {state} on {job_target(job)}: {message}"

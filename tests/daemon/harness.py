@@ -176,13 +176,19 @@ class Client:
         return await self.submit(drive, "Write", image, **options)
 
     async def submit(self, drive: str, member: str, file: Path | None = None, **options: Any) -> str:
-        variants = {k: _variant(v) for k, v in options.items()}
+        path, interface = f"{ROOT}/drives/{drive}", "org.burnd.Burnd1.Drive"
         if file is None:
-            return await self.call(f"{ROOT}/drives/{drive}", "org.burnd.Burnd1.Drive", member, "a{sv}", [variants])
-        fd = os.open(file, os.O_RDWR if member == "Rip" else os.O_RDONLY)
+            return await self.call(path, interface, member, "a{sv}", [{k: _variant(v) for k, v in options.items()}])
+        return await self.call_with_file(path, interface, member, file, os.O_RDWR if member == "Rip" else os.O_RDONLY,
+                                         **options)
+
+    async def call_with_file(self, path: str, interface: str, member: str, file: Path, flags: int = os.O_RDONLY,
+                             **options: Any) -> Any:
+        """``member(h fd, a{sv} options)`` with ``file`` opened here, as a client does."""
+        fd = os.open(file, flags)
         try:
-            return await self.call(f"{ROOT}/drives/{drive}", "org.burnd.Burnd1.Drive", member, "ha{sv}",
-                                   [0, variants], [fd])
+            return await self.call(path, interface, member, "ha{sv}", [0, {k: _variant(v) for k, v in options.items()}],
+                                   [fd])
         finally:
             os.close(fd)
 

@@ -10,7 +10,8 @@ from tests.daemon.conftest import run
 from tests.daemon.harness import REPO, ROOT
 from tests.virtual.conftest import needs_loop
 
-OBJECTS = {"org.burnd.Burnd1.Manager": ROOT, "org.burnd.Burnd1.Drive": f"{ROOT}/drives/virtual0"}
+OBJECTS = {"org.burnd.Burnd1.Manager": ROOT, "org.burnd.Burnd1.Drive": f"{ROOT}/drives/virtual0",
+           "org.burnd.Burnd1.Robot": f"{ROOT}/robots/vrobot0"}
 
 
 def shape(node: Node, name: str) -> dict:
@@ -27,7 +28,7 @@ def shape(node: Node, name: str) -> dict:
 
 @needs_loop
 def test_live_introspection_matches_the_contract(start_burnd, bus, iso):
-    start_burnd("--virtual-burner", "bd-r:4000")
+    start_burnd("--virtual-burner", "bd-r:4000", "--virtual-robot", "generic")
     contract = Node.parse((REPO / "dbus" / "org.burnd.Burnd1.xml").read_text())
 
     async def introspect(c):

@@ -64,7 +64,7 @@ def test_twenty_copies_with_two_bad_burns(make_rig, image: Path) -> None:
     assert verified_discs(reject, image) == 0
     rejected = [r for r in status.results if not r.accepted]
     assert sorted(r.bay for r in rejected) == [1, 3]
-    assert all(r.error_name == "WriteFailed" for r in rejected)
+    assert all(r.error_name == "org.burnd.Burnd1.Error.WriteFailed" for r in rejected)
     assert {r.bay for r in status.results} == {0, 1, 2, 3}
     assert sum(e.kind == "disc" for e in events) == 22
     assert any(e.kind == "progress" for e in events)
@@ -161,7 +161,7 @@ def test_cancel_rejects_the_disc_being_burned(make_rig, image: Path) -> None:
     status = batch.run()
     assert status.state is BatchState.CANCELLED
     assert status.accepted == 0 and status.rejected == 1
-    assert status.results[0].error_name == "Cancelled"
+    assert status.results[0].error_name == "org.burnd.Burnd1.Error.Cancelled"
     assert len(rig.mech.bins[Bin.REJECT]) == 1 and len(rig.mech.input) == 2
 
 

@@ -324,12 +324,13 @@ def test_readable_by_follows_mode_bits(shared_dir):
 def test_registry_records_each_attachment(tmp_path, drives):
     iso = fx.write(tmp_path / "a.iso", fx.base_iso())
     attached = drives.attach(str(iso))
-    with open(os.path.join(drives.state_dir, registry.FILE_NAME)) as f:
+    with open(registry.record_path(drives.state_dir, attached.id)) as f:
         data = json.load(f)
-    assert [a["device"] for a in data["attachments"]] == [attached.device]
+    assert data["attachment"]["device"] == attached.device
     assert registry.load(drives.state_dir) == [attached]
     drives.detach(attached.device)
     assert registry.load(drives.state_dir) == []
+    assert os.listdir(os.path.join(drives.state_dir, registry.DIRECTORY)) == []
 
 
 ATTACH_THEN_DIE = """
