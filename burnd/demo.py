@@ -1,9 +1,10 @@
 """`make demo`: the main job end to end, on a machine with no optical drive.
 
-A private D-Bus daemon, burnd with two virtual burners (BD-R and DVD+RW), and burnctl as a
-user types it: master an ISO from a sample directory, burn it with the progress bar, verify,
-append a second session, attach the burned disc as a loop device and list its files, show the
-drives and jobs, and shut everything down cleanly. Every step is a real process talking over
+A private D-Bus daemon, burnd with two virtual burners (BD-R and DVD+RW) and a virtual
+two-drive disc robot, and burnctl as a user types it: master an ISO from a sample directory,
+burn it with the progress bar, verify, append a second session, attach the burned disc as a
+loop device and list its files, burn three copies with the robot, show the drives and jobs,
+and shut everything down cleanly. Every step is a real process talking over
 the bus, exactly as on a system with hardware — only the drives are software.
 """
 
@@ -56,7 +57,8 @@ def start_bus(folder: Path) -> tuple[subprocess.Popen[str], str]:
 
 def start_burnd(address: str, state: Path, log: Path) -> subprocess.Popen[bytes]:
     daemon = subprocess.Popen([sys.executable, "-m", "burnd", "--bus", address, "--state-dir", str(state),
-                               "--virtual-burner", "bd-r:40000", "--virtual-burner", "dvd+rw:40000"],
+                               "--virtual-burner", "bd-r:40000", "--virtual-burner", "dvd+rw:40000",
+                               "--virtual-robot", "rimage-ras13:2:10"],
                               stderr=log.open("wb"))
     deadline = time.monotonic() + BUS_WAIT
     while time.monotonic() < deadline:
@@ -88,7 +90,7 @@ def main() -> int:
         daemon = None
         attached = ""
         try:
-            step("burnd on a private bus with two virtual burners")
+            step("burnd on a private bus with two virtual burners and a two-drive disc robot")
             daemon = start_burnd(address, work / "state", work / "burnd.log")
             burnctl("drives")
 
@@ -114,6 +116,10 @@ def main() -> int:
             attached = burnctl("attach", str(backing), capture=True).strip().split()[-1]
             print(attached)
             burnctl("image", "ls", attached)
+
+            step("three copies with the disc robot: load, burn, verify, drop into the accept bin, in both drives")
+            burnctl("write", str(first), "--robot", "vrobot0", "--copies", "3")
+            burnctl("robot", "list")
 
             step("drives and jobs")
             burnctl("drives")

@@ -181,8 +181,9 @@ class BatchJobs:
             raise Cancelled(f"batch cancelled: {status.accepted} of {status.copies} copies accepted; discs being "
                             f"burned went to the reject bin")
         if status.state is BatchState.FINISHED:
+            missing = status.copies - status.accepted
             raise InputBinEmpty(f"{status.message}; put blanks in the input bin and write the remaining "
-                                f"{status.copies - status.accepted} copies")
+                                f"{missing} {'copy' if missing == 1 else 'copies'}")
         raise status.error or BurndError(status.message or "the batch failed")
 
     async def _end(self, run: _Run, stacks: dict[str, ExitStack], held: bool) -> None:

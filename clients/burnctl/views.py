@@ -179,12 +179,21 @@ def batch_counts(job: dict[str, Any]) -> tuple[int, int]:
 
 
 def batch_summary(job: dict[str, Any]) -> str:
-    """``20 of 20 copies accepted, 2 rejected`` (and whether the input bin ran out)."""
+    """``20 of 20 copies accepted, 2 rejected``."""
     accepted, rejected = batch_counts(job)
-    text = f"{accepted} of {job.get('copies', 0)} copies accepted, {rejected} rejected"
-    if (job.get("result") or {}).get("input_exhausted"):
-        text += "; the input bin ran out of blank discs"
-    return text
+    return f"{accepted} of {job.get('copies', 0)} copies accepted, {rejected} rejected"
+
+
+def batch_result_line(job: dict[str, Any]) -> str:
+    """How a robot-write batch ended: the counts, and for a failure burnd's reason (which
+    often carries the counts itself: they are not said twice)."""
+    kind, state, summary = job.get("kind", "robot-write"), job.get("state", ""), batch_summary(job)
+    head = f"{kind} {state} on {job_target(job)}"
+    if state == "succeeded":
+        empty = "; the input bin is now empty" if (job.get("result") or {}).get("input_exhausted") else ""
+        return f"{head}: {summary}{empty}"
+    reason = job.get("error_message") or state
+    return f"{head}: {reason}" if summary.split(",")[0] in reason else f"{head}: {summary}: {reason}"
 
 
 def disc_line(disc: dict[str, Any]) -> str:
@@ -200,8 +209,7 @@ def result_line(job: dict[str, Any]) -> str:
     kind, state = job.get("kind", "job"), job.get("state", "")
     result = job.get("result") or {}
     if kind == "robot-write":
-        failure = "" if state == "succeeded" else f": {job.get('error_message') or state}"
-        return f"{kind} {state} on {job_target(job)}: {batch_summary(job)}{failure}"
+        return batch_result_line(job)
     if state == "succeeded":
         amount = human_bytes(result.get("bytes", job.get("bytes", 0)))
         extra = []

@@ -140,7 +140,7 @@ def test_an_input_bin_that_runs_out_fails_the_batch_with_what_was_made(start_bur
     props = run(scenario, bus.address)
     assert props["State"] == "failed"
     assert props["ErrorName"] == ERROR + "InputBinEmpty"
-    assert "2 of 3 copies accepted" in props["ErrorMessage"] and "1 copies" in props["ErrorMessage"]
+    assert "2 of 3 copies accepted" in props["ErrorMessage"] and "remaining 1 copy" in props["ErrorMessage"]
     assert props["Result"]["accepted"] == 2 and props["Result"]["input_exhausted"] is True
 
 
