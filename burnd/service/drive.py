@@ -10,7 +10,7 @@ import asyncio
 import os
 from typing import TYPE_CHECKING, Any, Callable
 
-from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method
+from dbus_fast.service import PropertyAccess, dbus_property, method
 
 from burnd.devices.drive import ManagedDrive
 from burnd.emu import MEDIA_KINDS
@@ -22,6 +22,7 @@ from burnd.jobs.options import check
 from burnd.jobs.runner import WAITING_FOR_BLANK
 from burnd.service import DRIVES_PATH, INTERFACE
 from burnd.service.errors import dbus_errors
+from burnd.service.published import PublishedInterface
 from burnd.service.job import job_path
 from burnd.service.values import variant_dict
 
@@ -35,13 +36,12 @@ def drive_path(drive_id: str) -> str:
     return f"{DRIVES_PATH}/{drive_id}"
 
 
-class DriveInterface(ServiceInterface):
+class DriveInterface(PublishedInterface):
     def __init__(self, drive: ManagedDrive, service: Service) -> None:
         super().__init__(INTERFACE + ".Drive")
         self.drive = drive
         self.path = drive_path(drive.id)
         self._service = service
-        self._shown: dict[str, Any] = {}
 
     def values(self) -> dict[str, Any]:
         """Every changeable property's current value (what PropertiesChanged compares)."""
@@ -52,14 +52,6 @@ class DriveInterface(ServiceInterface):
                 "Tracks": [variant_dict(t) for t in snap.tracks], "WriteSpeeds": list(snap.write_speeds),
                 "Busy": running is not None, "CurrentJob": job_path(running.id) if running else "/",
                 "Vendor": self.Vendor, "Model": self.Model, "Revision": self.Revision, "Serial": self.Serial}
-
-    def publish(self) -> None:
-        """Emit PropertiesChanged for whatever differs from what clients last saw."""
-        now = self.values()
-        changed = {k: v for k, v in now.items() if self._shown.get(k) != v}
-        self._shown = now
-        if changed:
-            self.emit_properties_changed(changed)
 
     # ------------------------------------------------------------------ properties
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import collections
 import os
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method
@@ -32,6 +32,7 @@ from burnd.service.robot import RobotInterface
 from burnd.service.virtual import AttachedImages
 
 R = PropertyAccess.READ
+Published = TypeVar("Published", DriveInterface, RobotInterface)
 
 
 class VirtualBurners(Protocol):
@@ -76,12 +77,7 @@ class Service:
     # ------------------------------------------------------------------ drives
 
     def add_drive(self, drive: ManagedDrive) -> DriveInterface:
-        interface = DriveInterface(drive, self)
-        self.drives[drive.id] = interface
-        interface.publish()
-        self.bus.export(interface.path, interface)
-        self.manager.emit_properties_changed({"Drives": self.manager.Drives})
-        return interface
+        return self._export(DriveInterface(drive, self), self.drives, drive.id, "Drives")
 
     def remove_drive(self, drive_id: str) -> None:
         interface = self.drives.pop(drive_id, None)
@@ -90,24 +86,23 @@ class Service:
             self.manager.emit_properties_changed({"Drives": self.manager.Drives})
 
     def drive_changed(self, drive: ManagedDrive) -> None:
-        interface = self.drives.get(drive.id)
-        if interface is not None:
-            interface.publish()
+        _republish(self.drives, drive.id)
 
     # ------------------------------------------------------------------ robots
 
     def add_robot(self, robot: ManagedRobot) -> RobotInterface:
-        interface = RobotInterface(robot, self)
-        self.robots[robot.name] = interface
-        interface.publish()
-        self.bus.export(interface.path, interface)
-        self.manager.emit_properties_changed({"Robots": self.manager.Robots})
-        return interface
+        return self._export(RobotInterface(robot, self), self.robots, robot.name, "Robots")
 
     def robot_changed(self, robot: ManagedRobot) -> None:
-        interface = self.robots.get(robot.name)
-        if interface is not None:
-            interface.publish()
+        _republish(self.robots, robot.name)
+
+    def _export(self, interface: Published, table: dict[str, Published], key: str, listing: str) -> Published:
+        """Publish a new object and tell clients the Manager's ``listing`` property grew."""
+        table[key] = interface
+        interface.publish()
+        self.bus.export(interface.path, interface)
+        self.manager.emit_properties_changed({listing: getattr(self.manager, listing)})
+        return interface
 
     def find_drive(self, name: str) -> DriveInterface:
         """By Id, by object path, or by device node (symlinks such as /dev/disk/by-id resolved)."""
@@ -169,6 +164,12 @@ class Service:
             if interface is not None:
                 self.bus.unexport(interface.path, interface)
             self.queue.forget(old)
+
+
+def _republish(table: dict[str, Any], key: str) -> None:
+    interface = table.get(key)
+    if interface is not None:
+        interface.publish()
 
 
 class ManagerInterface(ServiceInterface):

@@ -10,7 +10,7 @@ import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 
-from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method
+from dbus_fast.service import PropertyAccess, dbus_property, method
 
 from burnd.devices.drive import NotVirtual
 from burnd.devices.robot import ManagedRobot
@@ -20,6 +20,7 @@ from burnd.jobs.files import check_image_fd, fd_path
 from burnd.jobs.options import check
 from burnd.service import INTERFACE, ROBOTS_PATH
 from burnd.service.errors import dbus_errors
+from burnd.service.published import PublishedInterface
 from burnd.service.job import job_path
 from burnd.service.values import variant_dict
 
@@ -33,26 +34,18 @@ def robot_path(name: str) -> str:
     return f"{ROBOTS_PATH}/{name}"
 
 
-class RobotInterface(ServiceInterface):
+class RobotInterface(PublishedInterface):
     def __init__(self, robot: ManagedRobot, service: Service) -> None:
         super().__init__(INTERFACE + ".Robot")
         self.robot = robot
         self.path = robot_path(robot.name)
         self._service = service
-        self._shown: dict[str, Any] = {}
 
     def values(self) -> dict[str, Any]:
         """Every changeable property's current value (what PropertiesChanged compares)."""
         robot = self.robot
         return {"State": robot.state, "Detail": robot.detail, "ErrorName": self.ErrorName,
                 "Bins": self.Bins, "CurrentJob": self.CurrentJob, "Drives": self.Drives}
-
-    def publish(self) -> None:
-        now = self.values()
-        changed = {k: v for k, v in now.items() if self._shown.get(k) != v}
-        self._shown = now
-        if changed:
-            self.emit_properties_changed(changed)
 
     # ------------------------------------------------------------------ properties
 

@@ -12,11 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from burnd.burn import verify
-from burnd.drive import OpticalDrive
-from burnd.emu import VirtualBurner
-from burnd.errors import BurndError
 from tests.cli.conftest import Daemon, Lines, burnctl_argv, cli_env
+from tests.fixtures.robot_images import verified_discs
 
 DISC_BLOCKS = 1200
 BLANKS = 25
@@ -54,21 +51,6 @@ def robots(world: Path) -> Iterator[Daemon]:
         bus.stop()
 
 
-def verified(discs: list[Path], image: Path) -> int:
-    """How many disc files read back equal to the image, each in a fresh virtual burner."""
-    good = 0
-    for disc in discs:
-        burner = VirtualBurner("cd-r", backing=str(disc), capacity=DISC_BLOCKS)
-        try:
-            verify(OpticalDrive(burner), str(image))
-            good += 1
-        except BurndError:
-            pass
-        finally:
-            burner.close()
-    return good
-
-
 def test_robot_list_and_status(robots: Daemon):
     text = robots.cli("robot", "list").out
     tower = next(line for line in text.splitlines() if line.startswith("tower"))
@@ -98,7 +80,7 @@ def test_twenty_copies_with_two_bad_burns(robots: Daemon, iso: Path, world: Path
     assert bins == {"input": BLANKS - 22, "accept": 20, "reject": 2}
     discs = sorted((world / "robot-state" / "robots" / "tower").glob("disc-*.img"))
     assert len(discs) == 22
-    assert verified(discs, iso) == 20
+    assert verified_discs(discs, iso, DISC_BLOCKS) == 20
     jobs = robots.cli("jobs", "--json").json()["jobs"]
     batch = next(j for j in jobs if j["kind"] == "robot-write")
     assert batch["robot"] == "tower" and batch["drive"] == "" and len(batch["discs"]) == 22

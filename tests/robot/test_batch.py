@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from burnd.burn import BurnOptions, verify
-from burnd.drive import OpticalDrive
-from burnd.emu import VirtualBurner
-from burnd.errors import BurndError
+from burnd.burn import BurnOptions
 from burnd.robot.base import (
     AcceptBinFull,
     Bin,
@@ -20,25 +17,11 @@ from burnd.robot.base import (
     RobotNotResponding,
 )
 from burnd.robot.batch import Batch, BatchEvent, BatchState
+from tests.fixtures.robot_images import verified_discs
 from tests.robot.conftest import DISC_BLOCKS
 
 BAD_BURN = ["write lba>=300: 3/0C/00 x1"]
 FAST = {"poll": 0.005}
-
-
-def verified_discs(paths: list[str], image: Path) -> int:
-    """How many of the disc files hold exactly the image (each read back in a fresh burner)."""
-    good = 0
-    for path in paths:
-        burner = VirtualBurner("cd-r", backing=path, capacity=DISC_BLOCKS)
-        try:
-            verify(OpticalDrive(burner), str(image))
-            good += 1
-        except BurndError:
-            pass
-        finally:
-            burner.close()
-    return good
 
 
 def wait_for(batch: Batch, state: BatchState) -> None:
@@ -60,8 +43,8 @@ def test_twenty_copies_with_two_bad_burns(make_rig, image: Path) -> None:
     accept = [d.path for d in rig.mech.bins[Bin.ACCEPT]]
     reject = [d.path for d in rig.mech.bins[Bin.REJECT]]
     assert (len(accept), len(reject), len(rig.mech.input)) == (20, 2, 3)
-    assert verified_discs(accept, image) == 20
-    assert verified_discs(reject, image) == 0
+    assert verified_discs(accept, image, DISC_BLOCKS) == 20
+    assert verified_discs(reject, image, DISC_BLOCKS) == 0
     rejected = [r for r in status.results if not r.accepted]
     assert sorted(r.bay for r in rejected) == [1, 3]
     assert all(r.error_name == "org.burnd.Burnd1.Error.WriteFailed" for r in rejected)
