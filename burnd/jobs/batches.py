@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Coroutine
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
@@ -106,10 +107,14 @@ class BatchJobs:
         robot.state, robot.batch_job, robot.error, robot.detail = RUNNING, job.id, None, "starting a batch"
         self._events.job_added(job)
         self._events.robot_changed(robot)
-        task = self._loop.create_task(self._run(run), name=f"batch-{robot.name}-{job.id}")
+        self._spawn(self._run(run), f"batch-{robot.name}-{job.id}")
+        return job
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """A task kept until it ends (shutdown waits for them all)."""
+        task = self._loop.create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return job
 
     def _bay_drive(self, robot: ManagedRobot, bay: int, name: str) -> ManagedDrive:
         try:
@@ -270,6 +275,8 @@ class BatchJobs:
         run = next((r for r in self._runs.values() if r.job is job), None)
         if run is not None and run.batch is not None:
             run.batch.cancel()
+        elif run is not None:
+            self._spawn(self.queue.wake_holders(), f"wake-{job.id}")
 
     async def shutdown(self, timeout: float, force: asyncio.Event) -> None:
         """Load no more discs; let the discs in the drives finish (until ``timeout`` or ``force``),

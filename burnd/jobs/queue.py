@@ -162,7 +162,8 @@ class JobQueue:
 
     async def hold(self, drive_ids: tuple[str, ...], holder: LiveJob) -> None:
         """Take the drives away from their queues for ``holder`` (a robot batch): their workers
-        start nothing new, jobs submitted meanwhile wait; returns once no job runs on any of them."""
+        start nothing new, jobs submitted meanwhile wait; returns once no job runs on any of them,
+        or at once when ``holder`` is cancelled meanwhile (see :meth:`wake_holders`)."""
         taken = [d for d in drive_ids if d in self._held]
         if taken:
             raise DeviceBusy(f"drive(s) {', '.join(taken)} are held by job {self._held[taken[0]].id}; wait for it "
@@ -170,7 +171,13 @@ class JobQueue:
         for drive_id in drive_ids:
             self._held[drive_id] = holder
         async with self._ended:
-            await self._ended.wait_for(lambda: not any(d in self._running for d in drive_ids))
+            await self._ended.wait_for(lambda: holder.cancel.is_set() or
+                                       not any(d in self._running for d in drive_ids))
+
+    async def wake_holders(self) -> None:
+        """Let every :meth:`hold` look again (a holder was cancelled while it waited)."""
+        async with self._ended:
+            self._ended.notify_all()
 
     def release(self, drive_ids: tuple[str, ...]) -> None:
         """Give held drives back to their queues; waiting jobs start."""

@@ -89,3 +89,37 @@ def test_shutdown_interrupts_a_job_waiting_for_a_blank_disc_at_once(tmp_path):
     assert store.recover() == ([], [])
     drive.close()
     store.close()
+
+
+def test_a_hold_cancelled_while_it_waits_for_the_drives_stops_waiting(tmp_path):
+    """A robot batch waits for the drive's own job to end before it takes the drive; cancelling
+    it then (or stopping burnd) must not wait for that job too."""
+    image = make_iso(tmp_path / "one.iso", 1 << 20)
+    drive = virtual_drive("v", VirtualSpec("bd-r", 8000, tmp_path / "v.img"))
+    store = JobStore(tmp_path / "jobs.sqlite")
+
+    async def scenario():
+        events = Recorder()
+        queue = JobQueue(store, {"v": drive}.get, events, asyncio.get_running_loop())
+        queue.start_worker(drive)
+        job = queue.submit("v", "write", {"copies": 2}, os.open(image, os.O_RDONLY), str(image), 0, 0, ())
+        while "waiting for blank medium" not in events.phases:
+            events.changed.clear()
+            await asyncio.wait_for(events.changed.wait(), 30)
+        holder = LiveJob(store.add("robot", "robot-write", {}, None, 0, 0, ()))
+        hold = asyncio.create_task(queue.hold(("v",), holder))
+        await asyncio.sleep(0.2)
+        still_waiting = not hold.done()
+        holder.cancel.set()
+        await queue.wake_holders()
+        done, _ = await asyncio.wait([hold], timeout=10)
+        running = job.record.state
+        hold.cancel()
+        queue.release(("v",))
+        await asyncio.wait_for(queue.shutdown(600, asyncio.Event()), 10)
+        return still_waiting, hold in done, running
+
+    still_waiting, stopped_waiting, running = asyncio.run(scenario())
+    assert still_waiting and stopped_waiting and running == "running"
+    drive.close()
+    store.close()
