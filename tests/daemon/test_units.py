@@ -111,3 +111,14 @@ def test_real_drives_announce_media_changes_to_udev(tmp_path):
     assert not (tmp_path / "block" / "v").exists()
     real.close()
     virtual.close()
+
+
+def test_the_unit_keeps_burnd_in_the_hosts_network_namespace():
+    """udevd sends its events over netlink in the host's network namespace: PrivateNetwork=
+    would leave burnd blind to drives and media coming and going (systemd.exec(5))."""
+    from tests.daemon.harness import REPO
+
+    settings = [line.split("=", 1) for line in (REPO / "dbus" / "burnd.service").read_text().splitlines()
+                if "=" in line and not line.startswith("#")]
+    assert ("PrivateNetwork", "yes") not in [(k.strip(), v.strip()) for k, v in settings]
+    assert ("RestrictAddressFamilies", "AF_UNIX AF_NETLINK") in [(k.strip(), v.strip()) for k, v in settings]
