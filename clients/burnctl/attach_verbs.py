@@ -23,11 +23,18 @@ async def attached_drives(daemon: Daemon) -> list[dict[str, Any]]:
 
 
 def matching(drives: list[dict[str, Any]], spec: str) -> list[dict[str, Any]]:
-    """The attachments ``spec`` names: a loop device (/dev/loopN, loopN, a link to it) or the
-    image file they were attached from (every attachment of it)."""
+    """The attachments ``spec`` names: a loop device (/dev/loopN, loopN, a link to it), the
+    image file they were attached from (every attachment of it), or a folder — say a USB
+    stick's mount point, which cannot be unmounted while images on it are attached."""
     device = os.path.realpath(spec if "/" in spec else "/dev/" + spec)
     image = os.path.realpath(spec)
-    return [d for d in drives if d["device"] == device or os.path.realpath(d["backing_file"]) == image]
+    folder = image.rstrip("/") + "/" if os.path.isdir(spec) else None
+
+    def named(drive: dict[str, Any]) -> bool:
+        backing = os.path.realpath(drive["backing_file"])
+        return drive["device"] == device or backing == image or (folder is not None and backing.startswith(folder))
+
+    return [d for d in drives if named(d)]
 
 
 async def attach(args: argparse.Namespace, out: Output, daemon: Daemon) -> Exit:

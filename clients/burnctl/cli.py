@@ -186,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partscan", action="store_true", help="let the kernel scan the image for partitions")
     verb("detach", av.detach, "detach an image burnd attached").add_argument(
         "target", metavar="DEVICE_OR_IMAGE",
-        help="the loop device (/dev/loopN), or the image (detaches all its attachments)")
+        help="the loop device (/dev/loopN), the image (detaches all its attachments), or a folder such as a "
+             "USB stick's mount point (detaches every image under it, so the stick can be unmounted)")
     verb("attached", av.attached, "list the images burnd attached as loop devices")
 
     virtual = verb("virtual", None, "manage virtual burners (software drives for tests and demos)")

@@ -80,3 +80,19 @@ def test_attach_refusals_have_their_exit_codes(daemon: Daemon, world: Path):
     refused = daemon.cli("attach", str(junk))
     assert refused.code == 10, refused.err
     assert daemon.cli("attached").out == "no images attached\n"
+
+
+def test_detach_a_folder_frees_every_image_under_it(daemon: Daemon, iso: Path, world: Path):
+    """A USB stick cannot be unmounted while images on it are attached: detaching its mount
+    point detaches them all, and nothing outside it."""
+    stick = world / "stick"
+    (stick / "sub").mkdir(parents=True)
+    inside = [stick / "a.iso", stick / "sub" / "b.iso"]
+    for image in inside:
+        image.write_bytes(iso.read_bytes())
+    devices = [daemon.cli("attach", str(image)).out.strip() for image in [*inside, iso]]
+    assert all(d.startswith("/dev/loop") for d in devices)
+    result = daemon.cli("detach", str(stick) + "/")
+    assert result.code == 0, result.err
+    assert [bound(d) for d in devices] == [False, False, True]
+    assert daemon.cli("detach", str(iso)).code == 0
