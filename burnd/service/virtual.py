@@ -3,7 +3,8 @@
 The library (burnd.virtual.attach.VirtualDrives) blocks and reports changes from its worker
 threads; this module runs its calls with ``asyncio.to_thread`` and turns its ``on_change``
 reports into exported / unexported objects on the loop, so an auto-attach (which happens on
-the library's own thread) appears on the bus the same way a manual one does. dbus-fast emits
+the library's own thread) appears on the bus the same way a manual one does. A call this
+module made itself exports its result when it resumes, before it replies. dbus-fast emits
 ObjectManager InterfacesAdded/Removed on export/unexport.
 
 Who may attach is decided by the library (root or the configured group) from the caller's
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method
@@ -28,6 +31,7 @@ from burnd.service.errors import dbus_errors
 from burnd.virtual.attach import Credentials, VirtualDrives
 from burnd.virtual.registry import Attachment
 
+T = TypeVar("T")
 ATTACH_OPTIONS = {"read_only": bool, "session": int, "track": int, "partscan": bool, "offset": int, "size": int}
 R = PropertyAccess.READ
 
@@ -104,10 +108,28 @@ class AttachedImages:
         self.loop = loop
         self.drives = VirtualDrives(state_dir, group=group, on_change=self.changed)
         self.objects: dict[str, VirtualDriveInterface] = {}
+        self._own_call = threading.local()
 
     def changed(self, event: str, attachment: Attachment) -> None:
-        """VirtualDrives' ``on_change``: called on a worker thread, applied on the loop."""
-        self.loop.call_soon_threadsafe(self.apply, event, attachment)
+        """VirtualDrives' ``on_change``: called on a worker thread, applied on the loop.
+
+        Reports from this service's own calls are left to the call itself (it applies its
+        result as it resumes): forwarding them too woke the loop while the worker was still
+        finishing, and the two then took turns on the GIL (AttachImage + Detach measured 8%
+        slower)."""
+        if not getattr(self._own_call, "active", False):
+            self.loop.call_soon_threadsafe(self.apply, event, attachment)
+
+    async def _run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking library call on a worker thread, marked as this service's own."""
+        return await asyncio.to_thread(self._marked, call, *args, **kwargs)
+
+    def _marked(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self._own_call.active = True
+        try:
+            return call(*args, **kwargs)
+        finally:
+            self._own_call.active = False
 
     def apply(self, event: str, attachment: Attachment) -> None:
         """Export or unexport; idempotent, so a report and a direct call may both arrive."""
@@ -130,7 +152,7 @@ class AttachedImages:
         try:
             checked = check(options, ATTACH_OPTIONS, "AttachImage")
             caller = await self.credentials()
-            attachment = await asyncio.to_thread(self.drives.attach, image, caller=caller, **checked)
+            attachment = await self._run(self.drives.attach, image, caller=caller, **checked)
         finally:
             os.close(image)
         self.apply("added", attachment)
@@ -138,7 +160,7 @@ class AttachedImages:
 
     async def detach(self, device: str) -> None:
         caller = await self.credentials()
-        attachment = await asyncio.to_thread(self.drives.detach, device, caller=caller)
+        attachment = await self._run(self.drives.detach, device, caller=caller)
         self.apply("removed", attachment)
 
     def adopt(self) -> None:

@@ -27,6 +27,8 @@ import fcntl
 import grp
 import hashlib
 import os
+import select
+import signal
 import threading
 import uuid
 from collections.abc import Callable
@@ -38,7 +40,7 @@ from burnd.image.convert import choose_track
 from burnd.image.detect import detect
 from burnd.image.open import open_image
 from burnd.image.source import USER_DATA_SIZE, PlainSlice
-from burnd.virtual import registry
+from burnd.virtual import mounts, registry
 from burnd.virtual.cache import ConvertedCache
 from burnd.virtual.registry import Attachment
 from burnd.virtual.translate import (
@@ -47,7 +49,6 @@ from burnd.virtual.translate import (
     start_view,
     stop_view,
     unmount,
-    view_alive,
 )
 
 #: formats whose data view has no random access: translating them would decode the whole
@@ -55,6 +56,11 @@ from burnd.virtual.translate import (
 SEQUENTIAL_FORMATS = frozenset({"ecm"})
 VIEWS = ("direct", "translated", "cached")
 DEFAULT_CACHE_LIMIT = 4 << 30
+#: what ``start_view`` runs with ``python -m``, and the type its mount shows (``subtype``)
+VIEW_SERVER_MODULE = b"burnd.virtual.translate"
+VIEW_FS_TYPE = "fuse.burnd"
+#: how long a view server in another mount namespace gets to exit after SIGTERM (then SIGKILL)
+VIEW_EXIT_TIMEOUT = 10.0
 
 
 class NotOurs(DeviceError):
@@ -194,6 +200,80 @@ def _matches_fd(fd: int, path: str, read_only: bool) -> bool:
     return _same_file(fd, path) and (read_only or fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDWR)
 
 
+def _is_view_server(view: ServedView) -> bool:
+    """Whether ``view.pid`` is still the server started for this view: its command line runs
+    burnd's view module on exactly this mount point, a random per-attachment path, so a
+    recycled pid never passes (a zombie's command line is empty)."""
+    try:
+        with open(f"/proc/{view.pid}/cmdline", "rb") as f:
+            words = f.read().split(b"\0")
+    except OSError:
+        return False
+    return VIEW_SERVER_MODULE in words and os.fsencode(view.mountpoint) in words
+
+
+def _mounted_view(view: ServedView) -> str | None:
+    """``major:minor`` of the view file system at the view's mount point as its server sees it.
+
+    Asked of the server's own mount table, not ours: under systemd every burnd start gets a new
+    mount namespace (ProtectSystem, PrivateTmp), so a view mounted by an earlier start is
+    invisible here while it still serves its device perfectly well."""
+    try:
+        table = mounts.read(view.pid)
+    except OSError:
+        return None
+    found = [m.device for m in table if m.mountpoint == view.mountpoint and m.fstype == VIEW_FS_TYPE]
+    return found[-1] if found else None
+
+
+def _view_problem(view: ServedView, info: loop.LoopInfo) -> str | None:
+    """Why a translated device's view no longer serves it, or None while it does: its server
+    runs, still has the view mounted (in its namespace), and that mount is the file system the
+    loop device reads from."""
+    if not _is_view_server(view):
+        return f"its view is gone (server pid {view.pid} has exited)"
+    mounted = _mounted_view(view)
+    if mounted is None:
+        return f"its view is gone (server pid {view.pid} no longer has {view.mountpoint} mounted)"
+    if mounted != f"{os.major(info.backing_device)}:{os.minor(info.backing_device)}":
+        return f"its view is gone (the device no longer reads the file system mounted at {view.mountpoint})"
+    return None
+
+
+def _same_mount_namespace(pid: int) -> bool:
+    try:
+        return os.path.samestat(os.stat(f"/proc/{pid}/ns/mnt"), os.stat("/proc/self/ns/mnt"))
+    except OSError:
+        return True  # gone: nothing to do elsewhere
+
+
+def _end_server_elsewhere(view: ServedView) -> None:
+    """End a view server that lives in another mount namespace, and wait until it has.
+
+    A view re-adopted after a restart under systemd is mounted in the previous start's
+    namespace, where burnd cannot unmount it; so its server is asked to exit (on SIGTERM
+    libfuse unmounts in its own namespace and returns), and killed if it does not within
+    VIEW_EXIT_TIMEOUT. The pidfd is taken before the process is recognised, so the signal can
+    only reach the process that was checked. A server in our namespace exits when ``stop_view``
+    unmounts it."""
+    try:
+        pidfd = os.pidfd_open(view.pid)
+    except OSError:
+        return
+    try:
+        if not _is_view_server(view) or _same_mount_namespace(view.pid):
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                signal.pidfd_send_signal(pidfd, sig)
+            except ProcessLookupError:
+                return
+            if select.select([pidfd], [], [], VIEW_EXIT_TIMEOUT)[0]:
+                return
+    finally:
+        os.close(pidfd)
+
+
 @dataclass(slots=True)
 class Recovery:
     """What ``recover()`` found: devices re-adopted, and what it tore down (with why)."""
@@ -223,7 +303,9 @@ class VirtualDrives:
 
     def _ours(self, name: str) -> str | None:
         """The attachment id in a device's tag if this instance created it, else None."""
-        info = loop.get_status(name)
+        return self._own_id(loop.get_status(name))
+
+    def _own_id(self, info: loop.LoopInfo | None) -> str | None:
         if info is None or info.tag is None:
             return None
         instance, _, attachment_id = info.tag.partition(":")
@@ -276,7 +358,10 @@ class VirtualDrives:
                 fd = image if borrowed else os.open(backing.loop_file, (os.O_RDONLY if read_only else os.O_RDWR) | os.O_CLOEXEC)
                 try:
                     device = loop.configure(fd, offset=backing.offset + window[0], sizelimit=window[1],
-                                            read_only=read_only, partscan=partscan, tag=self._tag(attachment_id))
+                                            read_only=read_only, partscan=partscan, tag=self._tag(attachment_id),
+                                            # a view's file needs no page cache of its own: the
+                                            # device's holds the data (one copy less per block)
+                                            direct_io=kind == "translated")
                 finally:
                     if not borrowed:
                         os.close(fd)
@@ -313,7 +398,9 @@ class VirtualDrives:
     def _release(self, attachment: Attachment) -> None:
         """Undo what ``_backing`` set up (the cached copy stays for a quick re-attach)."""
         if attachment.view == "translated":
-            stop_view(ServedView(attachment.view_pid, attachment.view_mount))
+            served = ServedView(attachment.view_pid, attachment.view_mount)
+            _end_server_elsewhere(served)
+            stop_view(served)
 
     # --- detach -------------------------------------------------------------------------------
 
@@ -348,31 +435,40 @@ class VirtualDrives:
         tear down half-made or dead ones, drop records whose device is gone."""
         result = Recovery()
         with self._lock:
-            tagged = {}
-            for state in loop.bound_loops():
-                attachment_id = self._ours(state.name)
-                if attachment_id is not None:
-                    tagged[state.name] = (attachment_id, state)
+            tagged = self._tagged_devices()
             for attachment in list(self._attachments.values()):
                 found = tagged.get(attachment.device)
-                if found is not None and found[0] == attachment.id:
-                    del tagged[attachment.device]
-                    if self._healthy(attachment):
-                        result.adopted.append(attachment)
-                        continue
-                    self._clear_quietly(attachment.device, result, f"{attachment.backing_file}: its view is gone")
-                else:
+                if found is None or found[0] != attachment.id:
                     result.cleaned.append(f"{attachment.device}: no longer attached to {attachment.backing_file}; record dropped")
+                    self._forget(attachment)
+                    continue
+                del tagged[attachment.device]
+                problem = self._problem(attachment, found[2])
+                if problem is None:
+                    result.adopted.append(attachment)
+                    continue
+                self._clear_quietly(attachment.device, result, f"{attachment.backing_file}: {problem}")
                 self._forget(attachment)
-            for name, (_, state) in tagged.items():
+            for name, (_, state, _) in tagged.items():
                 self._clear_quietly(name, result, f"{state.backing_file}: attached by burnd but never recorded (interrupted attach)")
             self._unmount_orphan_views(result)
         return result
 
-    def _healthy(self, attachment: Attachment) -> bool:
+    def _tagged_devices(self) -> dict[str, tuple[str, loop.SysfsLoop, loop.LoopInfo]]:
+        """The bound loop devices this instance created: name → (attachment id, sysfs, status)."""
+        found = {}
+        for state in loop.bound_loops():
+            info = loop.get_status(state.name)
+            if info is not None and (attachment_id := self._own_id(info)) is not None:
+                found[state.name] = (attachment_id, state, info)
+        return found
+
+    @staticmethod
+    def _problem(attachment: Attachment, info: loop.LoopInfo) -> str | None:
+        """Why a recorded device cannot be kept, or None while it still reads what was attached."""
         if attachment.view == "translated":
-            return view_alive(ServedView(attachment.view_pid, attachment.view_mount))
-        return os.path.exists(attachment.loop_file)
+            return _view_problem(ServedView(attachment.view_pid, attachment.view_mount), info)
+        return None if os.path.exists(attachment.loop_file) else f"its file {attachment.loop_file} is gone"
 
     def _clear_quietly(self, name: str, result: Recovery, why: str) -> None:
         try:

@@ -29,11 +29,16 @@ import threading
 from dataclasses import dataclass
 
 from burnd.errors import BurndError
-from burnd.image.source import USER_DATA_SIZE, DataView
+from burnd.image.cdsector import RawView
+from burnd.image.source import USER_DATA_SIZE, DataView, WritableBuffer
 
 FILE_NAME = "image.iso"
 READY = b"ready\n"
 REQUEST_BYTES = 1 << 20
+#: sectors per scattered preadv: two iovecs per sector plus one must stay within IOV_MAX (1024)
+SCATTER_SECTORS = 256
+#: reply buffers remembered by address (libfuse reuses a handful)
+REPLY_FILLERS = 16
 
 
 class ViewError(BurndError):
@@ -47,17 +52,74 @@ def span_room(size: int) -> int:
     return size + 2 * USER_DATA_SIZE
 
 
-def read_span(view: DataView, offset: int, size: int, scratch: bytearray) -> tuple[int, int]:
-    """Fill ``scratch`` (at least ``span_room(size)`` bytes) with the sectors covering ``size``
-    bytes at byte ``offset`` of a 2048-byte view; return where in ``scratch`` the requested
+class SectorFiller:
+    """Fills the start of one buffer with whole 2048-byte sectors of a view."""
+
+    def __init__(self, view: DataView, buffer: WritableBuffer) -> None:
+        self.view = view
+        self.buffer = memoryview(buffer).cast("B")
+
+    def fill(self, first: int, count: int) -> None:
+        self.view.readinto(first, self.buffer[: count * USER_DATA_SIZE])
+
+
+class ScatterFiller(SectorFiller):
+    """Raw sectors (2352 bytes, 2336, 2448 with subchannel): one ``preadv`` per
+    ``SCATTER_SECTORS`` sectors lands each sector's 2048 user-data bytes straight in the buffer
+    and the rest (sync, header, EDC/ECC, subchannel) in a throwaway one.
+
+    That is one kernel copy instead of a read, a per-sector copy and a per-sector EDC pass in
+    RawView.readinto (3.8 GB/s against 15 GB/s scattered, measured in one process). The view
+    checks neither sync nor EDC: the server never reported those counts, and a damaged sector
+    reads the same either way. The iovec lists depend only on where in the buffer a batch
+    lands, so they are built once and reused."""
+
+    def __init__(self, view: RawView, buffer: WritableBuffer) -> None:
+        super().__init__(view, buffer)
+        self._raw = view
+        gap = memoryview(bytearray(view.layout.stride - USER_DATA_SIZE))
+        self._lead = gap[: view.layout.user_offset]
+        self._between = gap
+        self._tail = gap[len(self._lead):]
+        self._iovecs = functools.lru_cache(maxsize=64)(self._build_iovecs)
+
+    def _build_iovecs(self, start: int, count: int) -> tuple[list[memoryview], int]:
+        """The preadv buffers for ``count`` sectors landing at sector ``start`` of the buffer,
+        and how many bytes of the file they cover."""
+        buffers = [self._lead] if len(self._lead) else []
+        for i in range(start, start + count):
+            buffers.append(self.buffer[i * USER_DATA_SIZE: (i + 1) * USER_DATA_SIZE])
+            buffers.append(self._between if i < start + count - 1 else self._tail)
+        return buffers, count * self._raw.layout.stride
+
+    def fill(self, first: int, count: int) -> None:
+        stride = self._raw.layout.stride
+        for start in range(0, count, SCATTER_SECTORS):
+            batch = min(SCATTER_SECTORS, count - start)
+            buffers, want = self._iovecs(start, batch)
+            if os.preadv(self._raw.fd, buffers, self._raw.offset + (first + start) * stride) != want:
+                # short only where the file is truncated: the view raises the proper error
+                self.view.readinto(first + start, self.buffer[start * USER_DATA_SIZE: (start + batch) * USER_DATA_SIZE])
+
+
+def sector_filler(view: DataView, buffer: WritableBuffer) -> SectorFiller:
+    """The fastest filler for ``view``: scattered reads for raw sectors in a file, the view's own
+    ``readinto`` for everything else (cooked slices, compressed formats)."""
+    if isinstance(view, RawView) and not view.layout.is_plain:
+        return ScatterFiller(view, buffer)
+    return SectorFiller(view, buffer)
+
+
+def read_span(filler: SectorFiller, offset: int, size: int) -> tuple[int, int]:
+    """Fill the filler's buffer (at least ``span_room(size)`` bytes) with the sectors covering
+    ``size`` bytes at byte ``offset`` of the view; return where in the buffer the requested
     bytes start and how many there are (short at the end, like a file)."""
-    total = view.sectors * USER_DATA_SIZE
+    total = filler.view.sectors * USER_DATA_SIZE
     end = min(offset + size, total)
     if offset >= end:
         return 0, 0
     first = offset // USER_DATA_SIZE
-    need = (-(-end // USER_DATA_SIZE) - first) * USER_DATA_SIZE
-    view.readinto(first, memoryview(scratch)[:need])
+    filler.fill(first, -(-end // USER_DATA_SIZE) - first)
     return offset - first * USER_DATA_SIZE, end - offset
 
 
@@ -65,15 +127,16 @@ class ViewFileSystem:
     """FUSE operations for a read-only directory holding one file backed by a DataView.
 
     The server runs single-threaded (``nothreads``): views are not thread-safe (chunk caches),
-    and the sector extraction holds the GIL anyway, so extra FUSE threads measured no faster.
-    That also lets every reply come from one reused scratch buffer."""
+    and two FUSE threads measured no faster (the reply copies share one memory bus). That also
+    lets unaligned replies come from one reused scratch buffer."""
 
     use_ns = True
 
     def __init__(self, view: DataView, ready_fd: int | None) -> None:
         self._view = view
         self._size = view.sectors * USER_DATA_SIZE
-        self._scratch = bytearray(span_room(REQUEST_BYTES))
+        self._scratch = sector_filler(view, bytearray(span_room(REQUEST_BYTES)))
+        self._replies: dict[tuple[int, int], SectorFiller] = {}
         self._ready_fd = ready_fd
 
     def init_with_config(self, conn, config) -> None:
@@ -107,18 +170,60 @@ class ViewFileSystem:
             raise _fuse_error(errno.EROFS)
         return 0
 
-    def read(self, path: str, size: int, offset: int, fh: int) -> ctypes.Array | bytes:
-        """Answer a read from the scratch buffer, handed to the FUSE layer as a ctypes array over
-        it: no allocation and no extra copy per request (mfusepy copies the reply into libfuse's
-        buffer before the next request is read, so reusing the buffer is safe)."""
-        if len(self._scratch) < span_room(size):
-            self._scratch = bytearray(span_room(size))  # a new one: the old may still be exported
+    def read(self, reply: int, size: int, offset: int) -> int:
+        """Fill libfuse's reply buffer (``size`` bytes at address ``reply``, handed over by
+        ``direct_reply_fuse``) with the bytes at ``offset``; return how many (short at the end,
+        like a file)."""
         try:
-            start, length = read_span(self._view, offset, size, self._scratch)
+            length = min(size, self._size - offset) if offset < self._size else 0
+            if offset % USER_DATA_SIZE == 0 and length % USER_DATA_SIZE == 0:
+                if length:
+                    self._reply_filler(reply, length).fill(offset // USER_DATA_SIZE, length // USER_DATA_SIZE)
+                return length
+            return self._read_unaligned(reply, size, offset)
         except BurndError as e:
             print(f"burnd view: {e}", file=sys.stderr)
             raise _fuse_error(errno.EIO) from e
-        return (ctypes.c_char * length).from_buffer(self._scratch, start) if length else b""
+
+    def _reply_filler(self, reply: int, length: int) -> SectorFiller:
+        """A filler writing straight into the reply buffer, so no copy is made in Python.
+
+        libfuse allocates one buffer per request, and malloc hands the same address back for
+        same-sized requests, so fillers (with their iovec lists) are kept per address and size;
+        one is only used while libfuse has a buffer of that size at that address, for that
+        request."""
+        key = (reply, length)
+        filler = self._replies.get(key)
+        if filler is None:
+            if len(self._replies) >= REPLY_FILLERS:
+                self._replies.clear()
+            filler = self._replies[key] = sector_filler(self._view, (ctypes.c_char * length).from_address(reply))
+        return filler
+
+    def _read_unaligned(self, reply: int, size: int, offset: int) -> int:
+        """Part-sector reads (not what the kernel sends for page-aligned I/O): whole sectors into
+        the scratch buffer, then one copy of the requested bytes."""
+        if len(self._scratch.buffer) < span_room(size):
+            self._scratch = sector_filler(self._view, bytearray(span_room(size)))
+        start, length = read_span(self._scratch, offset, size)
+        if length:
+            ctypes.memmove(reply, ctypes.addressof(ctypes.c_char.from_buffer(self._scratch.buffer, start)), length)
+        return length
+
+
+def direct_reply_fuse() -> type:
+    """mfusepy's FUSE class with one change: a read hands libfuse's reply buffer to the file
+    system instead of copying the bytes ``read`` returns into it (one memmove per request,
+    15% of a translated view's throughput). It overrides a method mfusepy does not promise to
+    keep (its ``read_buf`` cannot be used: 3.1.1 declares libfuse's fuse_bufvec wrongly), so
+    pyproject pins mfusepy below 3.2; every translated-view test reads through this path."""
+    import mfusepy
+
+    class DirectReplyFUSE(mfusepy.FUSE):
+        def read(self, path: bytes | None, buf, size: int, offset: int, fip) -> int:
+            return self.operations.read(ctypes.cast(buf, ctypes.c_void_p).value, size, offset)
+
+    return DirectReplyFUSE
 
 
 def _fuse_error(code: int) -> Exception:
@@ -129,14 +234,12 @@ def _fuse_error(code: int) -> Exception:
 
 def serve(image: str, session: int | None, track: int | None, mountpoint: str, ready_fd: int | None) -> None:
     """Open the image, mount the view and serve it until unmounted (runs in the view process)."""
-    import mfusepy
-
     from burnd.image.convert import choose_track
     from burnd.image.open import open_image
 
     with open_image(image) as source:
         view = source.data_view(choose_track(source, session, track))
-        mfusepy.FUSE(
+        direct_reply_fuse()(
             ViewFileSystem(view, ready_fd), mountpoint, foreground=True, ro=True, nothreads=True,
             fsname="burnd-view", subtype="burnd",
         )

@@ -3,10 +3,11 @@
 Three event sources, one thread, no polling loop:
 
 * block-device uevents from the kernel's netlink socket (pyudev, ``source='kernel'``), so it
-  works without udevd; where udev properties are missing (no udev database) the filesystem
-  properties ``ID_FS_*`` come from ``blkid -p``;
+  works without udevd. Kernel events carry no ``ID_FS_*``: those come from udev's database,
+  else from ``blkid -p`` (no udevd);
 * ``/proc/self/mountinfo``, which the kernel flags with POLLPRI whenever the mount table
-  changes (mount points appearing/vanishing);
+  changes (mount points appearing/vanishing). A new mount of a device no uevent armed a rule
+  for is matched again then: udev may not have recorded it yet when its uevent came;
 * inotify on every rule's folder.
 
 The thread waits in ``poll()`` on all of them plus a wake-up pipe for ``stop()``. Actions call
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import select
 import subprocess
 import threading
@@ -40,6 +40,7 @@ from burnd.virtual.autoattach import (
     origin,
     origin_parts,
 )
+from burnd.virtual.mounts import parse as parse_mounts
 
 log = logging.getLogger("burnd.virtual.auto")
 
@@ -58,13 +59,8 @@ class AutoEvent:
 
 
 def parse_mountinfo(text: str) -> dict[str, str]:
-    """Mount point → ``major:minor`` of what is mounted there (octal escapes decoded)."""
-    mounts = {}
-    for line in text.splitlines():
-        fields = line.split(" ")
-        if len(fields) > 4:
-            mounts[re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])] = fields[2]
-    return mounts
+    """Mount point → ``major:minor`` of what is mounted there (the topmost mount)."""
+    return {m.mountpoint: m.device for m in parse_mounts(text)}
 
 
 def blkid_probe(devnode: str) -> dict[str, str]:
@@ -74,6 +70,29 @@ def blkid_probe(devnode: str) -> dict[str, str]:
     except (OSError, subprocess.TimeoutExpired):
         return {}
     return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+
+
+def udev_properties(number: str) -> dict[str, str]:
+    """What udev recorded about block device ``major:minor`` (its rules run blkid when a device
+    appears), read from udev's database: burnd then need not open the device, which the systemd
+    unit's DevicePolicy forbids for disks. Without udevd only the kernel's own properties."""
+    import pyudev
+
+    try:
+        major, minor = (int(n) for n in number.split(":"))
+        device = pyudev.Devices.from_device_number(pyudev.Context(), "block", os.makedev(major, minor))
+    except (ValueError, pyudev.DeviceNotFoundError):
+        return {}
+    return dict(device.properties)
+
+
+def _block_name(number: str) -> str:
+    """The kernel name (``sdb1``) of block device ``major:minor``; empty for anything else, such
+    as the anonymous devices of tmpfs, proc or FUSE mounts."""
+    try:
+        return os.path.basename(os.readlink(f"/sys/dev/block/{number}"))
+    except OSError:
+        return ""
 
 
 def _size(name: str) -> int:
@@ -153,9 +172,7 @@ class AutoAttacher:
         if not name or _burnd_loop(name):
             return
         present = action != "remove" and _size(name) > 0
-        props = dict(properties)
-        if present and "ID_FS_TYPE" not in props:
-            props.update(self._probe(f"/dev/{name}"))
+        props = self._properties(name, number, properties) if present else dict(properties)
         for rule in self.rules:
             if not rule.match:
                 continue
@@ -165,6 +182,30 @@ class AutoAttacher:
                 self._armed.get(number, set()).discard(rule.name)
                 self._detach_where(lambda p, r=rule: p.get("rule") == r.name and p.get("device") == number,
                                    f"/dev/{name} went away or no longer matches")
+
+    def _properties(self, name: str, number: str, given: Mapping[str, str]) -> dict[str, str]:
+        """A device's properties to match rules on: the event's, else udev's record of the
+        device, else a probe of the device itself (without udevd, as in the tests)."""
+        props = dict(given)
+        if "ID_FS_TYPE" not in props:
+            props = {**udev_properties(number), **props}
+        if "ID_FS_TYPE" not in props:
+            props.update(self._probe(f"/dev/{name}"))
+        return props
+
+    def _arm_mounted(self, number: str) -> None:
+        """Arm the glob rules a newly mounted device matches if its uevent armed none: that
+        uevent may have come before udev recorded the device's file system, or burnd may not
+        have been allowed to probe the device (the unit's DevicePolicy); its mount is the next
+        chance to look."""
+        globbing = [rule for rule in self.rules if rule.match and rule.glob]
+        name = _block_name(number)
+        if not globbing or not name or self._armed.get(number) or _burnd_loop(name):
+            return
+        props = self._properties(name, number, {})
+        for rule in globbing:
+            if device_matches(rule, props):
+                self._armed.setdefault(number, set()).add(rule.name)
 
     def _arm(self, rule: Rule, number: str, name: str) -> None:
         if rule.image:
@@ -176,15 +217,21 @@ class AutoAttacher:
                 self._attach_glob(rule, mountpoint, device=number, mount=mountpoint)
 
     def handle_mounts(self, mounts: Mapping[str, str]) -> None:
-        """The mount table changed: attach from new mounts, detach what came from gone ones."""
+        """The mount table changed: attach from new mounts, detach what came from gone ones.
+
+        A mount is its mount point *and* device: when one stick replaces another at the same
+        path between two reads of the table (changes coalesce while this thread is busy), the
+        old stick's images go and the new one's come."""
         old, self._mounts = self._mounts, dict(mounts)
-        for mountpoint in old.keys() - mounts.keys():
-            self._detach_where(lambda p, m=mountpoint: p.get("mount") == m, f"{mountpoint} was unmounted")
+        for mountpoint in sorted(m for m, number in old.items() if mounts.get(m) != number):
+            self._detach_where(lambda p, m=mountpoint, n=old[mountpoint]: p.get("mount") == m and p.get("device") == n,
+                               f"{mountpoint} was unmounted")
         own = self.drives.state_dir.rstrip("/") + "/"
-        for mountpoint in sorted(mounts.keys() - old.keys()):
+        for mountpoint in sorted(m for m, number in mounts.items() if old.get(m) != number):
             if mountpoint.startswith(own):
                 continue  # burnd's own translated views
             number = mounts[mountpoint]
+            self._arm_mounted(number)
             for rule in self.rules:
                 if rule.name in self._armed.get(number, ()) or mount_matches(rule, mountpoint):
                     self._attach_glob(rule, mountpoint, device=number, mount=mountpoint)
@@ -208,7 +255,7 @@ class AutoAttacher:
         """After the first look around: drop automatic attachments whose source is gone
         (they were made before a restart)."""
         self._detach_where(lambda p: "file" in p and not os.path.exists(p["file"]), "its file is gone")
-        self._detach_where(lambda p: "mount" in p and p["mount"] not in self._mounts, "its mount is gone")
+        self._detach_where(lambda p: "mount" in p and self._mounts.get(p["mount"]) != p.get("device"), "its mount is gone")
         self._detach_where(lambda p: "device" in p and p["device"] not in devices, "its device is gone")
 
     # --- the thread ---------------------------------------------------------------------------

@@ -86,7 +86,10 @@ class PrivateBus:
 
 
 class Burnd:
-    """``python -m burnd`` on the private bus; ``kill()`` is kill -9."""
+    """``python -m burnd`` on the private bus; ``kill()`` is kill -9. ``launcher`` is what the
+    command line is run under (e.g. ``unshare -m`` for a mount namespace of its own)."""
+
+    launcher: tuple[str, ...] = ()
 
     def __init__(self, bus: PrivateBus, state_dir: Path, *args: str) -> None:
         self.bus = bus
@@ -97,8 +100,8 @@ class Burnd:
 
     def start(self, timeout: float = 30) -> Burnd:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "burnd", "--bus", self.bus.address, "--state-dir", str(self.state_dir),
-             *self.args], stderr=open(self.log, "ab"), cwd=REPO)
+            [*self.launcher, sys.executable, "-m", "burnd", "--bus", self.bus.address, "--state-dir",
+             str(self.state_dir), *self.args], stderr=open(self.log, "ab"), cwd=REPO)
         deadline = time.monotonic() + timeout
         while not name_owned(self.bus.address):
             if self.process.poll() is not None or time.monotonic() > deadline:

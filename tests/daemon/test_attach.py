@@ -295,3 +295,61 @@ def test_a_device_in_use_is_not_detached(start_burnd, bus, iso):
     assert refused.name == "org.burnd.Burnd1.Error.DriveBusy", refused.message
     assert f"opened by process {os.getpid()}" in refused.message and "close it" in refused.message
     assert len(still) == 1 and not bound(device)
+
+
+class _ExportLog:
+    """The two MessageBus calls AttachedImages makes, recorded."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    def export(self, path: str, interface: Any) -> None:
+        self.paths.append(path)
+
+    def unexport(self, path: str, interface: Any) -> None:
+        self.paths.remove(path)
+
+
+class _Root:
+    async def caller(self) -> Any:
+        from burnd.service.auth import Caller
+
+        return Caller(":1.1", 0, 0, (), 1)
+
+
+class _ForwardLog:
+    """The event loop, noting which library reports are forwarded to it from worker threads."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.forwarded: list[str] = []
+
+    def call_soon_threadsafe(self, callback: Any, event: str, attachment: Any) -> None:
+        self.forwarded.append(event)
+        self.loop.call_soon_threadsafe(callback, event, attachment)
+
+
+def test_only_the_librarys_own_changes_are_forwarded_to_the_loop(tmp_path, iso):
+    """AttachImage and Detach export / unexport their result themselves as they resume, so the
+    library's report of that same change is not sent to the loop again; a change the library
+    makes on its own thread (an auto-attach) still reaches the bus."""
+    from burnd.service.virtual import AttachedImages, virtual_path
+
+    async def scenario() -> tuple[list[str], list[str], list[str], list[str]]:
+        bus = _ExportLog()
+        forwards = _ForwardLog(asyncio.get_running_loop())
+        images = AttachedImages(bus, _Root(), str(tmp_path / "state"), "cdrom", forwards)
+        path = await images.attach(os.open(iso, os.O_RDONLY), {})
+        after_attach = list(bus.paths)
+        await images.detach(os.path.basename(path))
+        own = list(forwards.forwarded)
+        auto = await asyncio.to_thread(images.drives.attach, str(iso), origin="test")
+        await asyncio.sleep(0)
+        after_auto = list(bus.paths)
+        await asyncio.to_thread(images.drives.detach, auto.device)
+        await asyncio.sleep(0)
+        return after_attach, own, after_auto + [virtual_path(auto.device)], forwards.forwarded
+
+    after_attach, own, auto, forwarded = asyncio.run(scenario())
+    assert len(after_attach) == 1 and own == []
+    assert auto[0] == auto[1] and forwarded == ["added", "removed"]

@@ -101,6 +101,25 @@ def test_configure_read_only_2048_offset_sizelimit(backing):
     assert loop.get_status(name) is None
 
 
+def _dio(name: str) -> str:
+    return Path(f"/sys/block/{name}/loop/dio").read_text().strip()
+
+
+@needs_loop
+def test_direct_io_only_when_asked(backing):
+    plain = _configure(backing)
+    try:
+        direct = _configure(backing, direct_io=True)
+        try:
+            assert (_dio(plain), _dio(direct)) == ("0", "1")
+            assert loop.sysfs_state(direct).read_only
+            assert read_device(f"/dev/{direct}") == backing.read_bytes()
+        finally:
+            loop.clear(direct)
+    finally:
+        loop.clear(plain)
+
+
 @needs_loop
 def test_partscan_only_when_asked(backing):
     name = _configure(backing, partscan=True)

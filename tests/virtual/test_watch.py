@@ -15,7 +15,7 @@ import pytest
 
 from burnd.virtual.attach import VirtualDrives
 from burnd.virtual.autoattach import Rule, origin_parts
-from burnd.virtual.watch import AutoAttacher, AutoEvent
+from burnd.virtual.watch import AutoAttacher, AutoEvent, parse_mountinfo
 from tests.fixtures import cdimages as fx
 from tests.fixtures import compressed as cz
 from tests.fixtures.virtual_stick import make_stick
@@ -179,4 +179,46 @@ def test_mount_rule_fires_on_a_mount_point_appearing(tmp_path, events, drives, w
     finally:
         if mounted:
             subprocess.run(["umount", "-l", str(mnt)], check=False)
+        losetup("-d", device)
+
+
+def test_a_stick_replaced_at_the_same_mount_point_swaps_its_images(tmp_path, events, drives):
+    """Two mount-table reads can see one stick replaced by another at the same path (changes
+    coalesce while the watcher is busy): the first stick's images go, the second's come."""
+    mnt = tmp_path / "media-stick"
+    mnt.mkdir()
+    fx.write(mnt / "x.iso", fx.base_iso())
+    watcher = AutoAttacher(drives, [Rule("media", mount=str(tmp_path / "media-*"), glob="*.iso")], on_event=events.put)
+    watcher.handle_mounts({str(mnt): "7:1001"})
+    [first] = drives.list()
+    watcher.handle_mounts({str(mnt): "7:1002"})
+    [second] = drives.list()
+    assert [e.action for e in wait_for(events, count("attached", 2))] == ["attached", "detached", "attached"]
+    assert origin_parts(first.origin)["device"] == "7:1001" and origin_parts(second.origin)["device"] == "7:1002"
+    watcher.handle_mounts({})
+    assert drives.list() == []
+
+
+def test_a_mount_arms_a_rule_its_uevent_did_not(tmp_path, label, events, drives):
+    """The watcher may meet a stick first through its mount (its uevent came before udev had
+    recorded the file system, or burnd could not probe it): the mount alone must be enough."""
+    stick = make_stick(tmp_path / "stick.img", label, {"a.iso": fx.base_iso()})
+    watcher = AutoAttacher(drives, [Rule("isos", match={"ID_FS_LABEL": label}, glob="*.iso")], on_event=events.put)
+    device = losetup("--find", "--show", str(stick))
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    try:
+        subprocess.run(["mount", "-o", "ro", device, str(mnt)], check=True)
+        try:
+            with open("/proc/self/mountinfo") as table:
+                watcher.handle_mounts(parse_mountinfo(table.read()))  # no handle_device before
+            [attached] = drives.list()
+            assert attached.backing_file == str(mnt / "a.iso")
+            assert read_device(attached.device_path) == fx.base_iso()
+        finally:
+            subprocess.run(["umount", "-l", str(mnt)], check=True)
+        with open("/proc/self/mountinfo") as table:
+            watcher.handle_mounts(parse_mountinfo(table.read()))
+        assert drives.list() == []
+    finally:
         losetup("-d", device)
