@@ -242,13 +242,13 @@ class BatchJobs:
                         "Progress": min(1.0, done / job.record.total) if job.record.total else 0.0,
                         "Rate": float(sum(e.rate for e in run.bays.values()))})
         self.queue.change(job, changes)
-        robot.count({Bin.ACCEPT: status.accepted, Bin.REJECT: status.rejected})
+        robot.count({Bin.ACCEPT: status.accepted, Bin.REJECT: status.rejected + status.leftovers})
         self._events.robot_changed(robot)
 
     @staticmethod
     def _result(status: BatchStatus, run: _Run) -> dict[str, Any]:
         return {"accepted": status.accepted, "rejected": status.rejected, "input_exhausted": status.input_exhausted,
-                "discs": list(run.discs)}
+                "leftovers_rejected": status.leftovers, "discs": list(run.discs)}
 
     # ------------------------------------------------------------------ control
 

@@ -13,6 +13,10 @@ step that failed. Bins the robot cannot sense are counted here against the confi
 capacities, so a full bin pauses the batch before a disc lands on the pile; resuming after a
 full-bin pause assumes the operator emptied that bin.
 
+A disc already in a drive when the batch starts (left by a batch cut off by a crash or a
+power cut: robots do not remember) would make the arm stack a blank on it; it goes to the
+reject bin first, as a disc nobody can vouch for, and is counted there but not as a copy.
+
 An empty input bin ends the batch with fewer copies (the issue's rule) unless
 ``pause_on_empty`` asks for a pause to refill. A failure that no other disc would fix (a bad
 image) fails the batch instead of spending the input bin on it; ``max_failures_in_row``
@@ -45,7 +49,7 @@ from burnd.robot.base import (
     RobotError,
     bin_full_error,
 )
-from burnd.scsi.sense import UnitAttention
+from burnd.scsi.sense import NoMedium, UnitAttention
 
 log = logging.getLogger("burnd.robot")
 
@@ -95,6 +99,8 @@ class BatchStatus:
     bay_errors: dict[int, str] = field(default_factory=dict)
     in_flight: int = 0
     """Discs loaded or being loaded and not yet in a bin."""
+    leftovers: int = 0
+    """Discs found in the drives at the start and moved to the reject bin (not copies)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +139,15 @@ def close_tray(drive: OpticalDrive) -> None:
     _reissued_after_attention(drive.load)
 
 
+def holds_disc(drive: OpticalDrive, timeout: float = 30.0) -> bool:
+    """Whether the drive has a disc in it (waiting while one spins up)."""
+    try:
+        drive.wait_ready(timeout)
+    except NoMedium:
+        return False
+    return True
+
+
 class _Stop(Exception):
     """The batch was cancelled while a worker waited."""
 
@@ -166,6 +181,7 @@ class Batch:
         self._on_event = on_event
         self._capacity = {Bin.ACCEPT: accept_capacity, Bin.REJECT: reject_capacity}
         self._dropped = {Bin.ACCEPT: 0, Bin.REJECT: 0}
+        self._leftovers = 0
         self._pause_on_empty = pause_on_empty
         self._max_failures = max_failures_in_row
         self._poll = poll
@@ -262,6 +278,8 @@ class Batch:
     def _worker(self, bay: int) -> None:
         drive = self.drives[bay]
         try:
+            if not self._clear_bay(bay):
+                return
             while (number := self._claim()) is not None:
                 try:
                     loaded = self._robot_step(partial(self._load, bay))
@@ -337,7 +355,7 @@ class Batch:
         accepted = sum(r.accepted for r in self._results)
         return BatchStatus(self._state, self.copies, accepted, len(self._results) - accepted, tuple(self._results),
                            self._error, self._message, self._input_exhausted, dict(self._bay_errors),
-                           self._in_flight)
+                           self._in_flight, self._leftovers)
 
     def _set_state(self, state: BatchState, error: BurndError | None, message: str) -> None:
         """Called with the condition held."""
@@ -410,6 +428,23 @@ class Batch:
             raise bin_full_error(target, self.robot.name, f"counted {self._dropped[target]}")
         open_tray(self.drives[bay])
         self.robot.unload(bay, target)
+
+    def _clear_bay(self, bay: int) -> bool:
+        """Move a disc found in the drive to the reject bin; False when the batch was cancelled
+        while the robot was blocked."""
+        drive = self.drives[bay]
+        if not holds_disc(drive):
+            return True
+        log.warning("robot %s bay %d: %s already holds a disc; it goes to the reject bin before the batch "
+                    "loads a blank", self.robot.name, bay, drive.name)
+        try:
+            self._robot_step(partial(self._unload, bay, Bin.REJECT), cancellable=False)
+        except _Stop:
+            return False
+        with self._cond:
+            self._dropped[Bin.REJECT] += 1
+            self._leftovers += 1
+        return True
 
     def _close_tray(self, drive: OpticalDrive) -> None:
         try:

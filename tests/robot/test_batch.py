@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from burnd.burn import BurnOptions
+from burnd.drive import OpticalDrive
 from burnd.robot.base import (
     AcceptBinFull,
     Bin,
@@ -16,7 +17,7 @@ from burnd.robot.base import (
     RobotJammed,
     RobotNotResponding,
 )
-from burnd.robot.batch import Batch, BatchEvent, BatchState
+from burnd.robot.batch import Batch, BatchEvent, BatchState, close_tray, open_tray
 from tests.fixtures.robot_images import verified_discs
 from tests.robot.conftest import DISC_BLOCKS
 
@@ -199,3 +200,27 @@ def test_cancel_while_paused_on_a_robot_error(make_rig, image: Path) -> None:
     status = batch.wait(60)
     assert status.state is BatchState.CANCELLED
     assert status.accepted + status.rejected <= 1
+
+
+def test_a_disc_left_in_a_drive_goes_to_reject_before_the_batch(make_rig, image: Path, caplog) -> None:
+    """A batch cut off by a crash leaves discs in the trays; the arm must not stack a blank on
+    one (the simulator jams, as a real arm would)."""
+    rig = make_rig("aleratec-apls", blanks=5)
+    leftover = rig.mech.input[0].path
+    sensor = rig.mech.bays[1]
+    open_tray(OpticalDrive(sensor))
+    rig.mech.pick_input()
+    rig.mech.place_in_bay(1)
+    close_tray(OpticalDrive(sensor))
+    rig.robot.init()
+    batch = Batch(rig.robot, rig.drives, image, 2, **FAST)
+    batch.start()
+    status = batch.wait(60)
+    if status.state is not BatchState.FINISHED:
+        batch.cancel()
+        batch.wait(60)
+    assert status.state is BatchState.FINISHED, status
+    assert (status.accepted, status.rejected, status.leftovers) == (2, 0, 1)
+    assert [d.path for d in rig.mech.bins[Bin.REJECT]] == [leftover]
+    assert len(rig.mech.bins[Bin.ACCEPT]) == 2 and not rig.mech.jammed
+    assert "already holds a disc" in caplog.text
