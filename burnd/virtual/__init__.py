@@ -10,7 +10,8 @@ The daemon uses two objects (everything blocks; run calls with ``asyncio.to_thre
   ``start()`` after ``recover()``, ``stop()`` at shutdown; runs its own thread.
 
 Modules: ``attach`` (view choice, records, recovery, authorization), ``translate`` (FUSE views
-of raw and compressed images), ``cache`` (converted-copy fallback), ``registry`` (the state
-file), ``autoattach`` (rules, pure), ``watch`` (uevents, mounts, folders), ``inotify``.
+of raw and compressed images), ``cache`` (converted-copy fallback), ``registry`` (a record
+file per attachment), ``autoattach`` (rules, pure), ``watch`` (uevents, mounts, folders),
+``mounts`` (mount tables of any process), ``inotify``.
 The loop ioctls themselves are in ``burnd.loop``.
 """

@@ -27,8 +27,6 @@ import fcntl
 import grp
 import hashlib
 import os
-import select
-import signal
 import threading
 import uuid
 from collections.abc import Callable
@@ -40,12 +38,14 @@ from burnd.image.convert import choose_track
 from burnd.image.detect import detect
 from burnd.image.open import open_image
 from burnd.image.source import USER_DATA_SIZE, PlainSlice
-from burnd.virtual import mounts, registry
+from burnd.virtual import registry
 from burnd.virtual.cache import ConvertedCache
 from burnd.virtual.registry import Attachment
 from burnd.virtual.translate import (
     ServedView,
     fuse_available,
+    is_view_server,
+    mounted_view,
     start_view,
     stop_view,
     unmount,
@@ -56,11 +56,6 @@ from burnd.virtual.translate import (
 SEQUENTIAL_FORMATS = frozenset({"ecm"})
 VIEWS = ("direct", "translated", "cached")
 DEFAULT_CACHE_LIMIT = 4 << 30
-#: what ``start_view`` runs with ``python -m``, and the type its mount shows (``subtype``)
-VIEW_SERVER_MODULE = b"burnd.virtual.translate"
-VIEW_FS_TYPE = "fuse.burnd"
-#: how long a view server in another mount namespace gets to exit after SIGTERM (then SIGKILL)
-VIEW_EXIT_TIMEOUT = 10.0
 
 
 class NotOurs(DeviceError):
@@ -200,78 +195,18 @@ def _matches_fd(fd: int, path: str, read_only: bool) -> bool:
     return _same_file(fd, path) and (read_only or fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDWR)
 
 
-def _is_view_server(view: ServedView) -> bool:
-    """Whether ``view.pid`` is still the server started for this view: its command line runs
-    burnd's view module on exactly this mount point, a random per-attachment path, so a
-    recycled pid never passes (a zombie's command line is empty)."""
-    try:
-        with open(f"/proc/{view.pid}/cmdline", "rb") as f:
-            words = f.read().split(b"\0")
-    except OSError:
-        return False
-    return VIEW_SERVER_MODULE in words and os.fsencode(view.mountpoint) in words
-
-
-def _mounted_view(view: ServedView) -> str | None:
-    """``major:minor`` of the view file system at the view's mount point as its server sees it.
-
-    Asked of the server's own mount table, not ours: under systemd every burnd start gets a new
-    mount namespace (ProtectSystem, PrivateTmp), so a view mounted by an earlier start is
-    invisible here while it still serves its device perfectly well."""
-    try:
-        table = mounts.read(view.pid)
-    except OSError:
-        return None
-    found = [m.device for m in table if m.mountpoint == view.mountpoint and m.fstype == VIEW_FS_TYPE]
-    return found[-1] if found else None
-
-
 def _view_problem(view: ServedView, info: loop.LoopInfo) -> str | None:
     """Why a translated device's view no longer serves it, or None while it does: its server
     runs, still has the view mounted (in its namespace), and that mount is the file system the
     loop device reads from."""
-    if not _is_view_server(view):
+    if not is_view_server(view):
         return f"its view is gone (server pid {view.pid} has exited)"
-    mounted = _mounted_view(view)
+    mounted = mounted_view(view)
     if mounted is None:
         return f"its view is gone (server pid {view.pid} no longer has {view.mountpoint} mounted)"
     if mounted != f"{os.major(info.backing_device)}:{os.minor(info.backing_device)}":
         return f"its view is gone (the device no longer reads the file system mounted at {view.mountpoint})"
     return None
-
-
-def _same_mount_namespace(pid: int) -> bool:
-    try:
-        return os.path.samestat(os.stat(f"/proc/{pid}/ns/mnt"), os.stat("/proc/self/ns/mnt"))
-    except OSError:
-        return True  # gone: nothing to do elsewhere
-
-
-def _end_server_elsewhere(view: ServedView) -> None:
-    """End a view server that lives in another mount namespace, and wait until it has.
-
-    A view re-adopted after a restart under systemd is mounted in the previous start's
-    namespace, where burnd cannot unmount it; so its server is asked to exit (on SIGTERM
-    libfuse unmounts in its own namespace and returns), and killed if it does not within
-    VIEW_EXIT_TIMEOUT. The pidfd is taken before the process is recognised, so the signal can
-    only reach the process that was checked. A server in our namespace exits when ``stop_view``
-    unmounts it."""
-    try:
-        pidfd = os.pidfd_open(view.pid)
-    except OSError:
-        return
-    try:
-        if not _is_view_server(view) or _same_mount_namespace(view.pid):
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                signal.pidfd_send_signal(pidfd, sig)
-            except ProcessLookupError:
-                return
-            if select.select([pidfd], [], [], VIEW_EXIT_TIMEOUT)[0]:
-                return
-    finally:
-        os.close(pidfd)
 
 
 @dataclass(slots=True)
@@ -398,9 +333,7 @@ class VirtualDrives:
     def _release(self, attachment: Attachment) -> None:
         """Undo what ``_backing`` set up (the cached copy stays for a quick re-attach)."""
         if attachment.view == "translated":
-            served = ServedView(attachment.view_pid, attachment.view_mount)
-            _end_server_elsewhere(served)
-            stop_view(served)
+            stop_view(ServedView(attachment.view_pid, attachment.view_mount))
 
     # --- detach -------------------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ import ctypes.util
 import errno
 import functools
 import os
+import select
+import signal
 import stat
 import subprocess
 import sys
@@ -31,9 +33,15 @@ from dataclasses import dataclass
 from burnd.errors import BurndError
 from burnd.image.cdsector import RawView
 from burnd.image.source import USER_DATA_SIZE, DataView, WritableBuffer
+from burnd.virtual import mounts
 
 FILE_NAME = "image.iso"
 READY = b"ready\n"
+#: what ``start_view`` runs with ``python -m``, and the subtype its mount shows (``fuse.burnd``)
+SERVER_MODULE = "burnd.virtual.translate"
+FS_SUBTYPE = "burnd"
+#: how long a view server in another mount namespace gets to exit after SIGTERM (then SIGKILL)
+EXIT_TIMEOUT = 10.0
 REQUEST_BYTES = 1 << 20
 #: sectors per scattered preadv: two iovecs per sector plus one must stay within IOV_MAX (1024)
 SCATTER_SECTORS = 256
@@ -241,7 +249,7 @@ def serve(image: str, session: int | None, track: int | None, mountpoint: str, r
         view = source.data_view(choose_track(source, session, track))
         direct_reply_fuse()(
             ViewFileSystem(view, ready_fd), mountpoint, foreground=True, ro=True, nothreads=True,
-            fsname="burnd-view", subtype="burnd",
+            fsname="burnd-view", subtype=FS_SUBTYPE,
         )
 
 
@@ -285,7 +293,7 @@ def start_view(image: str, mountpoint: str, *, session: int | None = None, track
     os.makedirs(mountpoint, mode=0o700, exist_ok=True)
     served = ServedView(0, mountpoint)
     read_end, write_end = os.pipe()
-    args = [sys.executable, "-m", "burnd.virtual.translate", image, mountpoint, "--ready-fd", str(write_end)]
+    args = [sys.executable, "-m", SERVER_MODULE, image, mountpoint, "--ready-fd", str(write_end)]
     if session is not None:
         args += ["--session", str(session)]
     if track is not None:
@@ -324,8 +332,6 @@ def _raise_readahead(mountpoint: str) -> None:
 
 
 def _read_with_timeout(stream, timeout: float) -> bytes:
-    import select
-
     readable, _, _ = select.select([stream], [], [], timeout)
     return stream.read(len(READY)) if readable else b""
 
@@ -354,7 +360,8 @@ def _remove_dir(path: str) -> None:
 
 
 def stop_view(view: ServedView) -> None:
-    """Unmount the view and remove its mount point and log; the server exits by itself."""
+    """End the server, unmount the view and remove its mount point and log."""
+    _end_server_elsewhere(view)
     unmount(view.mountpoint)
     _remove_dir(view.mountpoint)
     try:
@@ -363,18 +370,72 @@ def stop_view(view: ServedView) -> None:
         pass
 
 
-def view_alive(view: ServedView) -> bool:
-    """True while the view's own server process runs and its mount is in place.
-
-    A stat of the file is no proof: the kernel answers it from its attribute cache for a while
-    after the server died. The server's command line names its mount point, which also rules
-    out a recycled pid."""
+def is_view_server(view: ServedView) -> bool:
+    """Whether ``view.pid`` is still the server started for this view: its command line runs
+    this module on exactly this mount point, a random per-attachment path, so a recycled pid
+    never passes (a zombie's command line is empty)."""
     try:
         with open(f"/proc/{view.pid}/cmdline", "rb") as f:
             words = f.read().split(b"\0")
     except OSError:
         return False
-    return os.fsencode(view.mountpoint) in words and os.path.ismount(view.mountpoint)
+    return os.fsencode(SERVER_MODULE) in words and os.fsencode(view.mountpoint) in words
+
+
+def mounted_view(view: ServedView) -> str | None:
+    """``major:minor`` of the view file system at the view's mount point as its server sees it.
+
+    Asked of the server's own mount table, not ours: under systemd every burnd start gets a new
+    mount namespace (ProtectSystem, PrivateTmp), so a view mounted by an earlier start is
+    invisible here while it still serves its device perfectly well."""
+    try:
+        table = mounts.read(view.pid)
+    except OSError:
+        return None
+    found = [m.device for m in table if m.mountpoint == view.mountpoint and m.fstype == f"fuse.{FS_SUBTYPE}"]
+    return found[-1] if found else None
+
+
+def view_alive(view: ServedView) -> bool:
+    """True while the view's own server process runs and has its mount in place.
+
+    A stat of the file is no proof: the kernel answers it from its attribute cache for a while
+    after the server died."""
+    return is_view_server(view) and mounted_view(view) is not None
+
+
+def _same_mount_namespace(pid: int) -> bool:
+    try:
+        return os.path.samestat(os.stat(f"/proc/{pid}/ns/mnt"), os.stat("/proc/self/ns/mnt"))
+    except OSError:
+        return True  # gone: nothing to do elsewhere
+
+
+def _end_server_elsewhere(view: ServedView) -> None:
+    """End a view server that lives in another mount namespace, and wait until it has.
+
+    A view re-adopted after a restart under systemd is mounted in the previous start's
+    namespace, where burnd cannot unmount it; so its server is asked to exit (on SIGTERM
+    libfuse unmounts in its own namespace and returns), and killed if it does not within
+    EXIT_TIMEOUT. The pidfd is taken before the process is recognised, so the signal can only
+    reach the process that was checked. A server in our namespace exits when its view is
+    unmounted."""
+    try:
+        pidfd = os.pidfd_open(view.pid)
+    except OSError:
+        return
+    try:
+        if not is_view_server(view) or _same_mount_namespace(view.pid):
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                signal.pidfd_send_signal(pidfd, sig)
+            except ProcessLookupError:
+                return
+            if select.select([pidfd], [], [], EXIT_TIMEOUT)[0]:
+                return
+    finally:
+        os.close(pidfd)
 
 
 def main(argv: list[str] | None = None) -> int:

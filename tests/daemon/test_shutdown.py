@@ -32,6 +32,18 @@ class Recorder:
     def drive_changed(self, drive) -> None:
         pass
 
+    async def reached(self, phase: str) -> None:
+        while phase not in self.phases:
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), 30)
+
+
+async def waiting_for_a_second_blank(queue: JobQueue, events: Recorder, image) -> LiveJob:
+    """A two-copy write whose first copy is done: it waits for a blank disc that never comes."""
+    job = queue.submit("v", "write", {"copies": 2}, os.open(image, os.O_RDONLY), str(image), 0, 0, ())
+    await events.reached("waiting for blank medium")
+    return job
+
 
 def test_forced_shutdown_interrupts_mid_write_and_unlocks(tmp_path):
     image = make_iso(tmp_path / "three.iso", 3 << 20)
@@ -46,9 +58,7 @@ def test_forced_shutdown_interrupts_mid_write_and_unlocks(tmp_path):
         queue = JobQueue(store, {"v": drive}.get, events, asyncio.get_running_loop())
         queue.start_worker(drive)
         job = queue.submit("v", "write", {}, os.open(image, os.O_RDONLY), str(image), 0, 0, ())
-        while "writing" not in events.phases:
-            events.changed.clear()
-            await asyncio.wait_for(events.changed.wait(), 30)
+        await events.reached("writing")
         locked_while_writing = not drive.burner.open_tray()
         force = asyncio.Event()
         force.set()
@@ -75,10 +85,7 @@ def test_shutdown_interrupts_a_job_waiting_for_a_blank_disc_at_once(tmp_path):
         events = Recorder()
         queue = JobQueue(store, {"v": drive}.get, events, asyncio.get_running_loop())
         queue.start_worker(drive)
-        job = queue.submit("v", "write", {"copies": 2}, os.open(image, os.O_RDONLY), str(image), 0, 0, ())
-        while "waiting for blank medium" not in events.phases:
-            events.changed.clear()
-            await asyncio.wait_for(events.changed.wait(), 30)
+        job = await waiting_for_a_second_blank(queue, events, image)
         # No force and a long grace period: only the idle-job rule can end this quickly.
         await asyncio.wait_for(queue.shutdown(600, asyncio.Event()), 10)
         return job
@@ -102,10 +109,7 @@ def test_a_hold_cancelled_while_it_waits_for_the_drives_stops_waiting(tmp_path):
         events = Recorder()
         queue = JobQueue(store, {"v": drive}.get, events, asyncio.get_running_loop())
         queue.start_worker(drive)
-        job = queue.submit("v", "write", {"copies": 2}, os.open(image, os.O_RDONLY), str(image), 0, 0, ())
-        while "waiting for blank medium" not in events.phases:
-            events.changed.clear()
-            await asyncio.wait_for(events.changed.wait(), 30)
+        job = await waiting_for_a_second_blank(queue, events, image)
         holder = LiveJob(store.add("robot", "robot-write", {}, None, 0, 0, ()))
         hold = asyncio.create_task(queue.hold(("v",), holder))
         await asyncio.sleep(0.2)
