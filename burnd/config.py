@@ -129,9 +129,7 @@ def parse(text: str, where: str = "config") -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where} is not valid TOML ({exc}); fix the syntax") from None
     rules = parse_rules(data.pop("auto_attach", []), f"{where}: auto_attach")
-    robots = data.pop("robot", [])
-    if not isinstance(robots, list):
-        raise ConfigError(f"{where}: robot must be an array of tables ([[robot]])")
+    robots = parse_robots(data.pop("robot", []), f"{where}: robot")
     virtual_robots = parse_virtual_robots(data.pop("virtual_robot", []), f"{where}: virtual_robot")
     burners = data.pop("virtual_burner", [])
     if not isinstance(burners, list):
@@ -139,7 +137,7 @@ def parse(text: str, where: str = "config") -> Config:
     _check_keys(data, {"state_dir": str, "bus": str, "group": str, "shutdown_timeout": float,
                        "media_poll_msecs": int, "job_history": int}, where)
     config = Config(**{k: (float(v) if k == "shutdown_timeout" else v) for k, v in data.items()})
-    return replace(config, auto_attach=rules, robots=parse_robots(robots), virtual_robots=virtual_robots,
+    return replace(config, auto_attach=rules, robots=robots, virtual_robots=virtual_robots,
                    virtual_burners=tuple(virtual_burner(table, f"{where}: virtual_burner #{n + 1}")
                                          for n, table in enumerate(burners)))
 

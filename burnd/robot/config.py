@@ -56,8 +56,10 @@ class RobotConfig:
     reject_capacity: int | None = None
 
 
-def parse_robots(entries: list[dict[str, Any]]) -> tuple[RobotConfig, ...]:
+def parse_robots(entries: object, where: str = "robot") -> tuple[RobotConfig, ...]:
     """Every ``[[robot]]`` table, checked; a name or a drive used twice is an error."""
+    if not isinstance(entries, list):
+        raise RobotConfigError(f"{where} must be an array of tables ([[robot]])")
     robots = tuple(parse_robot(entry, i) for i, entry in enumerate(entries))
     names = [r.name for r in robots]
     if len(set(names)) != len(names):

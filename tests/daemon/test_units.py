@@ -30,7 +30,8 @@ def test_config_with_virtual_burners():
 
 
 @pytest.mark.parametrize("text", ['stat_dir = "/x"', "[[virtual_burner]]\nmedia = 'floppy'",
-                                  "[[virtual_burner]]\nmedia = 'bd-r'\nsize = -1", "bus = 3", "= broken"])
+                                  "[[virtual_burner]]\nmedia = 'bd-r'\nsize = -1", "bus = 3", "= broken",
+                                  "robot = 1", "virtual_robot = 'x'"])
 def test_bad_config_is_refused(text):
     with pytest.raises(ConfigError):
         parse(text)
